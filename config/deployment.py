@@ -1,0 +1,24 @@
+"""What a deployment tells the contract: the names of its queues."""
+
+from __future__ import annotations
+
+import json
+
+from config.models import DEFAULT_QUEUES
+
+
+def queue_names(setting: str | None) -> tuple[str, ...]:
+    """Queue names from the BATCHSCORE_QUEUES setting: a JSON object keyed by priority name, or
+    comma-separated names. Unset or empty: the default deployment's queues."""
+    if not setting or not setting.strip():
+        return DEFAULT_QUEUES
+    text = setting.strip()
+    if text.startswith("{"):
+        mapping = json.loads(text)
+        if not isinstance(mapping, dict) or not mapping:
+            raise ValueError("BATCHSCORE_QUEUES must be a non-empty JSON object or a list of names")
+        return tuple(mapping)
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise ValueError("BATCHSCORE_QUEUES names no queue")
+    return names

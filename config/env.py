@@ -1,0 +1,18 @@
+"""Environment variable names, defined once. Read them only at the edges (handlers, `main`)."""
+
+# Deployment
+QUEUES = "BATCHSCORE_QUEUES"  # JSON object {priority: queue name/ARN} or comma-separated names
+TABLE_NAME = "BATCHSCORE_TABLE"
+JOBS_BUCKET = "BATCHSCORE_JOBS_BUCKET"
+JOB_DEFINITION = "BATCHSCORE_JOB_DEFINITION"
+ALLOWED_BUCKETS = "BATCHSCORE_ALLOWED_BUCKETS"  # comma-separated bucket names
+RECORD_TTL_DAYS = "BATCHSCORE_RECORD_TTL_DAYS"
+
+# Emulator / custom endpoints (moto in tests and in the local stack)
+AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+
+# Set by AWS Batch inside the container
+BATCH_JOB_ID = "AWS_BATCH_JOB_ID"
+BATCH_JOB_ATTEMPT = "AWS_BATCH_JOB_ATTEMPT"
+BATCH_ARRAY_INDEX = "AWS_BATCH_JOB_ARRAY_INDEX"
+BATCH_ARRAY_SIZE = "BATCHSCORE_ARRAY_SIZE"

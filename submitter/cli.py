@@ -1,0 +1,84 @@
+"""The `batchscore` command line. Errors are one clear line; `--json` serves scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from config import env
+from config.deployment import queue_names
+from config.exceptions import ConfigError, Problem
+from config.parsing import MAX_CONFIG_BYTES, parse_config
+
+EXIT_OK = 0
+EXIT_INVALID = 2
+
+app = typer.Typer(
+    help="Batch ML scoring on AWS Batch: validate, submit and follow scoring jobs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root() -> None:
+    """batchscore: one job-config JSON in, one scoring job out."""
+
+
+def check_file(path: Path, queues: tuple[str, ...]) -> list[Problem]:
+    """The problems of one config file (empty when valid); unreadable files are a problem too."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)  # enough to know it is too large
+    except OSError as exc:
+        return [Problem("(file)", f"cannot read: {exc.strerror or exc}")]
+    try:
+        parse_config(raw, queues=queues)
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Job-config JSON files.", show_default=False)],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")] = False,
+    queues: Annotated[
+        str | None,
+        typer.Option(help="Deployed queue names, comma-separated.", envvar=env.QUEUES),
+    ] = None,
+) -> None:
+    """Check job configs against the contract: exit 0 when all are valid, 2 when any is not."""
+    try:
+        names = queue_names(queues)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID) from None
+    results = {str(path): check_file(path, names) for path in files}
+    if as_json:
+        report = [
+            {
+                "file": name,
+                "valid": not problems,
+                "errors": [{"path": p.path, "message": p.message} for p in problems],
+            }
+            for name, problems in results.items()
+        ]
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        for name, problems in results.items():
+            if not problems:
+                typer.echo(f"{name}: ok")
+            for problem in problems:
+                typer.echo(f"{name}: {problem.path}: {problem.message}")
+    raise typer.Exit(EXIT_INVALID if any(results.values()) else EXIT_OK)
+
+
+def main() -> None:  # pragma: no cover - console-script entry point
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    app()
