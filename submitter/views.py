@@ -1,0 +1,78 @@
+"""How the CLI shows jobs: rich tables for people, plain dicts for `--json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+STATUS_STYLE = {
+    "SUBMITTED": "cyan",
+    "RUNNING": "yellow",
+    "SUCCEEDED": "green",
+    "FAILED": "red",
+    "REJECTED": "magenta",
+    "CANCELLED": "dim",
+}
+# What `--json` shows of a record: everything but the stored config text and the TTL.
+HIDDEN = frozenset({"config", "expires_at"})
+
+
+def public(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in sorted(record.items()) if k not in HIDDEN}
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=STATUS_STYLE.get(status, ""))
+
+
+def jobs_table(records: list[dict[str, Any]], *, title: str | None = None) -> Table:
+    table = Table(title=title, header_style="bold", expand=False)
+    for column in ("job id", "name", "status", "queue", "attempts", "rows", "updated", "detail"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        table.add_row(
+            record.get("job_id", ""),
+            record.get("name", ""),
+            status_text(record.get("status", "")),
+            record.get("queue") or record.get("priority") or "",
+            str(record.get("attempts", "")),
+            f"{record['rows']:,}" if isinstance(record.get("rows"), int) else "",
+            record.get("updated_at", ""),
+            _detail(record),
+        )
+    return table
+
+
+def _detail(record: dict[str, Any]) -> str:
+    if record.get("status") in ("FAILED", "REJECTED", "CANCELLED"):
+        return record.get("status_reason", "")
+    return record.get("output_uri", "")
+
+
+def job_view(record: dict[str, Any]) -> Group:
+    """One job: its fields, then its history of transitions."""
+    fields = Table.grid(padding=(0, 2))
+    fields.add_column(style="bold")
+    fields.add_column(overflow="fold")
+    for key in (
+        "job_id", "name", "status", "priority", "queue", "batch_job_id", "attempts", "exit_code",
+        "status_reason", "upload", "output_uri", "manifest_uri", "rows", "seconds", "shards",
+        "rerun_of", "created_at", "updated_at",
+    ):  # fmt: skip
+        if record.get(key) not in (None, ""):
+            value = record[key]
+            fields.add_row(key, status_text(value) if key == "status" else str(value))
+    history = Table(title="history", header_style="bold", title_justify="left")
+    for column in ("at", "status", "attempt", "reason"):
+        history.add_column(column, overflow="fold")
+    for entry in record.get("history", []):
+        history.add_row(
+            entry.get("at", ""),
+            status_text(entry.get("status", "")),
+            str(entry.get("attempt", "")),
+            entry.get("reason", ""),
+        )
+    return Group(fields, history)
