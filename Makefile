@@ -39,11 +39,13 @@ fmt: install ## apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .
 	$(RUN) ruff format .
 
-schema: install ## regenerate config/job-config.schema.json from the models
+schema: install ## regenerate config/job-config.schema.json and docs/job-config.md from the models
 	$(RUN) python -m config.schema
+	$(RUN) python -m config.reference
 
-check-schema: install ## fail when the committed schema is stale
+check-schema: install ## fail when the committed schema or reference is stale
 	$(RUN) python -m config.schema --check
+	$(RUN) python -m config.reference --check
 
 demo: ## the whole pipeline on the embedded emulator (arrives with the local-runtime issue)
 	@echo "make demo arrives with the local runtime (issue: local runtime, CLI and make demo)." >&2

@@ -103,13 +103,16 @@ class InputSpec(_Strict):
 
 class OutputSpec(_Strict):
     uri: Uri = Field(description="A prefix ending in '/'; must not equal or lie inside input.uri.")
-    format: InputFormat = "parquet"
+    format: InputFormat = Field(default="parquet", description="Format of the output parts.")
     passthrough: Annotated[
         list[ColumnName], Field(json_schema_extra={"uniqueItems": True}), AfterValidator(_unique)
     ] = Field(
         default_factory=list, description="Input columns copied into the output (e.g. an id)."
     )
-    predict: Literal["predict", "predict_proba"] = "predict"
+    predict: Literal["predict", "predict_proba"] = Field(
+        default="predict",
+        description="`prediction` column, or one `proba_<class>` column per class.",
+    )
     overwrite: bool = Field(default=False, description="Replace a committed output.")
 
     @field_validator("uri")
@@ -121,8 +124,8 @@ class OutputSpec(_Strict):
 
 
 class Resources(_Strict):
-    vcpus: float | None = Field(default=None, gt=0)
-    memory_mib: int | None = Field(default=None, ge=512)
+    vcpus: float | None = Field(default=None, gt=0, description="vCPUs per container.")
+    memory_mib: int | None = Field(default=None, ge=512, description="Memory per container, MiB.")
 
 
 TagKey = Annotated[str, Field(min_length=1, max_length=128)]
@@ -140,8 +143,8 @@ class JobConfig(_Strict):
         json_schema_extra={"$id": "https://batchscore.dev/schema/job-config/v1.json"},
     )
 
-    schema_version: Literal[1] | None = None
-    name: Name
+    schema_version: Literal[1] | None = Field(default=None, description="Contract version.")
+    name: Name = Field(description="A name for people; letters, digits, '-' and '_'.")
     job_id: Name | None = Field(default=None, description="Idempotency key; derived if absent.")
     priority: str = Field(
         default="normal",
@@ -150,14 +153,20 @@ class JobConfig(_Strict):
         pattern=NAME_PATTERN,
         description="A deployed queue's name (default deployment: high, normal, low).",
     )
-    model: ModelSpec
-    input: InputSpec
-    output: OutputSpec
-    shards: int = Field(default=1, ge=1, le=10000)
-    resources: Resources | None = None
-    timeout_seconds: int | None = Field(default=None, ge=60)
-    attempts: int | None = Field(default=None, ge=1, le=10)
-    tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=50)
+    model: ModelSpec = Field(description="The scikit-learn model to score with.")
+    input: InputSpec = Field(description="What to score.")
+    output: OutputSpec = Field(description="Where predictions go.")
+    shards: int = Field(
+        default=1, ge=1, le=10000, description="Above 1: an array job, each child a disjoint part."
+    )
+    resources: Resources | None = Field(default=None, description="Overrides the job definition.")
+    timeout_seconds: int | None = Field(default=None, ge=60, description="Per attempt.")
+    attempts: int | None = Field(
+        default=None, ge=1, le=10, description="Overrides the job definition's attempts."
+    )
+    tags: dict[TagKey, TagValue] = Field(
+        default_factory=dict, max_length=50, description="Tags on the Batch job."
+    )
 
     @field_validator("tags")
     @classmethod

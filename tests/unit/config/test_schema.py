@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from config import ConfigError, parse_config
+from config import ConfigError, parse_config, reference
 from config.schema import SCHEMA_PATH, render
 
 from .cases import INVALID, VALID
@@ -27,6 +27,13 @@ def test_committed_schema_is_current() -> None:
     assert SCHEMA_PATH.read_text() == render(), (
         "config/job-config.schema.json is stale: make schema"
     )
+
+
+def test_committed_reference_is_current() -> None:
+    assert reference.REFERENCE_PATH.read_text() == reference.render(), (
+        "docs/job-config.md: make schema"
+    )
+    assert "| `model.sha256` |" in reference.render()
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
