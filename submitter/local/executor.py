@@ -247,6 +247,7 @@ class LocalBatch:
                 chosen = [job for job in candidates if all(p(job) for p in predicates)]
             else:
                 chosen = [job for job in candidates if job.status == (jobStatus or RUNNING)]
+            chosen.reverse()  # newest submitted first, also within one millisecond
             chosen.sort(key=lambda job: job.created_at, reverse=True)
             start = int(nextToken or 0)
             end = start + (maxResults or 100)
