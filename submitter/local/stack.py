@@ -19,7 +19,6 @@ import contextlib
 import json
 import logging
 import os
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from submitter.local.api import BatchApi
 from submitter.local.executor import LocalBatch, default_queues
 from submitter.local.jobs import JobDefinition
 from submitter.local.s3events import S3EventPump
+from submitter.local.state import remove_state, write_state
 
 logger = logging.getLogger(__name__)
 
@@ -56,23 +56,6 @@ class StackNames:
     job_definition: str = "batchscore-job"
     log_group: str = "/aws/batch/job"
     jobs_prefix: str = "jobs/"
-
-
-def default_state_file() -> Path:
-    """`$BATCHSCORE_LOCAL_STATE`, else ~/.batchscore/local.json."""
-    configured = os.environ.get(env_names.LOCAL_STATE)
-    return Path(configured) if configured else Path.home() / ".batchscore" / "local.json"
-
-
-def read_state(path: Path | None = None) -> dict[str, Any] | None:
-    """What a running `batchscore local up` wrote; None when none runs (or it died)."""
-    path = path or default_state_file()
-    try:
-        state = json.loads(path.read_text())
-        os.kill(int(state["pid"]), 0)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return state
 
 
 class LocalStack:
@@ -107,7 +90,6 @@ class LocalStack:
         self._pump: S3EventPump | None = None
         self._api: BatchApi | None = None
         self._batch: LocalBatch | None = None
-        self._lock = threading.Lock()
         self.endpoint_url = ""
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -145,7 +127,7 @@ class LocalStack:
             )
             self._pump.start()
             if self._state_file is not None:
-                self._write_state(self._state_file)
+                write_state(self._state_file, self.state())
         except BaseException:
             self.stop()
             raise
@@ -160,9 +142,7 @@ class LocalStack:
         if self._batch is not None:
             self._batch.close()
         if self._state_file is not None:
-            state = read_state(self._state_file)
-            if state and state.get("pid") == os.getpid():
-                self._state_file.unlink(missing_ok=True)
+            remove_state(self._state_file)
         if self._server is not None:
             with contextlib.suppress(requests.RequestException):
                 requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
@@ -253,8 +233,9 @@ class LocalStack:
                 logEvents=[{"timestamp": stamp, "message": line or " "} for line in chunk],
             )
 
-    def _write_state(self, path: Path) -> None:
-        state = {
+    def state(self) -> dict[str, Any]:
+        """What other processes need to use this stack (see `state.read_state`)."""
+        return {
             "pid": os.getpid(),
             "endpoint_url": self.endpoint_url,
             "batch_url": self.batch_url,
@@ -264,7 +245,3 @@ class LocalStack:
             "queues": self.queues,
             "log_dir": str(self.batch.log_dir),
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(state, indent=2))
-        temporary.replace(path)

@@ -12,7 +12,8 @@ import boto3
 import pytest
 from local_helpers import Recorder, script, wait_for
 
-from submitter.local.stack import LocalStack, StackNames, read_state
+from submitter.local.stack import LocalStack, StackNames
+from submitter.local.state import read_state
 
 TO_DYNAMODB = (
     "import os, boto3\n"
