@@ -90,6 +90,7 @@ class LocalStack:
         self._pump: S3EventPump | None = None
         self._api: BatchApi | None = None
         self._batch: LocalBatch | None = None
+        self._logs: Any = None
         self.endpoint_url = ""
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -107,6 +108,7 @@ class LocalStack:
             self.endpoint_url = f"http://{host}:{port}"
             requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
             self._create_resources()
+            self._logs = self.client("logs")
             self._batch = LocalBatch(
                 queues=default_queues(),
                 job_definitions=self._definitions,
@@ -220,7 +222,7 @@ class LocalStack:
 
     def _ship_log(self, stream: str, path: Path) -> None:
         """An attempt's output into CloudWatch Logs, where Batch's awslogs driver puts it."""
-        logs = self.client("logs")
+        logs = self._logs
         group = self.names.log_group
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
         lines = path.read_text(errors="replace").splitlines() if path.exists() else []

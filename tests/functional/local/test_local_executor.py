@@ -170,6 +170,9 @@ def test_array_children_get_their_index_and_the_parent_follows(make_batch, event
     child = batch.describe_jobs(jobs=[f"{parent}:1"])["jobs"][0]
     assert child["arrayProperties"] == {"index": 1}
     assert events.statuses(parent) == ["PENDING", "SUCCEEDED"]
+    child_events = [e["detail"] for e in events.events if e["detail"]["jobId"] == f"{parent}:2"]
+    assert [d["status"] for d in child_events] == ["RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
+    assert {d["arrayProperties"]["index"] for d in child_events} == {2}
 
 
 def test_array_parent_fails_when_a_child_fails_after_all_finish(make_batch):
