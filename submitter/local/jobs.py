@@ -253,8 +253,13 @@ class Job:
         container: dict[str, Any] = {
             "image": IMAGE,
             "command": list(self.command),
+            "volumes": [],
             "environment": _name_values(self.environment),
+            "mountPoints": [],
+            "ulimits": [],
+            "networkInterfaces": [],
             "resourceRequirements": _resources(self.vcpus, self.memory_mib),
+            "secrets": [],
         }
         if self.attempt is not None:
             container["logStreamName"] = self.attempt.log_stream

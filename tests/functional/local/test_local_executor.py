@@ -6,6 +6,7 @@ Jobs are tiny `python -c` scripts, so none of this depends on the `job` package.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
@@ -424,3 +425,26 @@ def test_unknown_jobs_are_left_out_of_describe_and_refused_by_terminate(make_bat
     assert batch.describe_jobs(jobs=["missing"])["jobs"] == []
     with pytest.raises(ClientError):
         batch.terminate_job(jobId="missing", reason="x")
+
+
+def test_events_have_every_field_of_the_documented_example(make_batch, events):
+    documented = json.loads(
+        (
+            Path(__file__).parents[2] / "events" / "batch-job-state-change-runnable.aws-docs.json"
+        ).read_text()
+    )
+    batch = make_batch(script("ok", "pass", retry_strategy=RUN_OFTEN))
+    job = submit(batch, "ok")
+    batch.wait([job], timeout=10)
+    (runnable,) = [e for e in events.events if e["detail"]["status"] == "RUNNABLE"]
+
+    def same_shape(ours, theirs, path="event"):
+        assert type(ours) is type(theirs), path
+        if isinstance(theirs, dict):
+            for key, value in theirs.items():
+                if path == "event.detail.tags":
+                    continue  # the job's own tags, whatever they are
+                assert key in ours, f"{path}.{key}"
+                same_shape(ours[key], value, f"{path}.{key}")
+
+    same_shape(runnable, documented)
