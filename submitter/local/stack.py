@@ -44,6 +44,8 @@ CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": jobs.REGION,
+    "AWS_REGION": jobs.REGION,  # what the C++ SDK under pyarrow's S3FileSystem reads
+    "AWS_EC2_METADATA_DISABLED": "true",  # offline: never wait on the instance-metadata service
 }
 MAX_LOG_EVENTS = 5000  # per PutLogEvents call (the API takes up to 10,000)
 
