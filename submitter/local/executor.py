@@ -32,6 +32,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from config.deployment import DEFAULT_QUEUE_COMPUTE_ENVIRONMENTS, DEFAULT_QUEUE_PRIORITIES
+from config.retry import EXIT_TRANSIENT
 from submitter.local import jobs
 from submitter.local.jobs import RUNNING, Job, JobDefinition, JobQueue
 from submitter.local.scheduler import EventHandler, LogHandler, Scheduler
@@ -328,6 +329,14 @@ class LocalBatch:
         with "Host EC2 (instance ...) terminated." and no exit code (retried per the strategy)."""
         with self._lock:
             self._scheduler.reclaim(self._job(job_id, "SimulateSpotReclaim"), instance_id)
+
+    def inject_exit(
+        self, job_name: str, exit_code: int = EXIT_TRANSIENT, *, attempts: int = 1
+    ) -> None:
+        """Make the next `attempts` attempts of jobs named `job_name` exit with `exit_code` at
+        once instead of running their command: a transient failure (exit 3) on demand, which
+        the retry strategy then retries."""
+        self._scheduler.inject_exit(job_name, exit_code, attempts)
 
     def wait(self, job_ids: Iterable[str], timeout: float | None = None) -> list[dict[str, Any]]:
         """Block until every job is SUCCEEDED or FAILED and its events were delivered; return the

@@ -77,6 +77,7 @@ class Scheduler:
         self._poll = poll_seconds
         self._queued = itertools.count(1)
         self._closing = False
+        self._faults: dict[str, deque[int]] = {}  # job name -> exit codes of its next attempts
         self._outbox = _Outbox()
         self._thread = threading.Thread(target=self._run, name="local-batch", daemon=True)
         self._thread.start()
@@ -92,6 +93,12 @@ class Scheduler:
             if job.status in ACTIVE and job.process is not None:
                 reason = jobs.host_terminated(instance_id)
                 self._stop(job, Stop(reason, retryable=True, lost_host=True), kill=True)
+
+    def inject_exit(self, job_name: str, exit_code: int, attempts: int) -> None:
+        """The next `attempts` attempts of jobs named `job_name` exit with `exit_code` at once,
+        instead of running their command."""
+        with self.lock:
+            self._faults.setdefault(job_name, deque()).extend([exit_code] * attempts)
 
     def wait(self, job_ids: Iterable[str], timeout: float | None) -> list[dict[str, Any]]:
         """Block until every job is SUCCEEDED or FAILED and its events were delivered."""
@@ -191,9 +198,15 @@ class Scheduler:
         path = jobs.log_file(self.log_dir, attempt.log_stream)
         path.parent.mkdir(parents=True, exist_ok=True)
         log = path.open("ab")
+        argv = jobs.local_argv(job.command, self._python)
+        faults = self._faults.get(job.name)
+        if faults:
+            code = faults.popleft()
+            message = f"batchscore local: injected exit {code} instead of {argv[1:]}"
+            argv = [self._python, "-c", f"import sys; print({message!r}); sys.exit({code})"]
         try:
             process = subprocess.Popen(
-                jobs.local_argv(job.command, self._python),
+                argv,
                 env=self._process_env(job, number),
                 cwd=self._cwd,
                 stdin=subprocess.DEVNULL,

@@ -127,6 +127,19 @@ def test_spot_reclaim_matches_on_status_reason_and_is_retried(make_batch):
     assert second["container"]["exitCode"] == 0
 
 
+def test_an_injected_transient_exit_is_retried_into_the_real_command(make_batch):
+    batch = make_batch(script("ok", "print('real run')", retry_strategy=RUN_OFTEN))
+    batch.inject_exit("flaky-one")  # exit 3, once
+    flaky = batch.submit_job(jobName="flaky-one", jobQueue="high", jobDefinition="ok")["jobId"]
+    other = batch.submit_job(jobName="other", jobQueue="high", jobDefinition="ok")["jobId"]
+    flaky_detail, other_detail = batch.wait([flaky, other], timeout=10)
+    assert codes(flaky_detail) == [3, 0]
+    assert codes(other_detail) == [0]
+    first, second = (path.read_text() for path in batch.attempt_logs(flaky))
+    assert first.startswith("batchscore local: injected exit 3")
+    assert second.strip() == "real run"
+
+
 # -- timeouts ----------------------------------------------------------------------------------
 
 
