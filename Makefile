@@ -53,3 +53,9 @@ demo: ## the whole pipeline on the embedded emulator (arrives with the local-run
 
 clean: ## remove the environments and build output
 	rm -rf $(VENV) $(TOOLS) build .pytest_cache .ruff_cache
+
+# -- local runtime (submitter/local) --------------------------------------------------------------
+.PHONY: local-up
+
+local-up: install ## run the embedded local stack (AWS emulator + local Batch) until Ctrl-C
+	$(RUN) batchscore local up

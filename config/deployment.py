@@ -1,10 +1,25 @@
-"""What a deployment tells the contract: the names of its queues."""
+"""What a deployment tells the contract: its queues, their priorities and compute environments.
+
+The defaults here are the one source for the Terraform defaults and the local executor.
+"""
 
 from __future__ import annotations
 
 import json
 
 from config.models import DEFAULT_QUEUES
+
+# Batch job-queue priority per queue: a higher number is scheduled first when queues share capacity.
+DEFAULT_QUEUE_PRIORITIES: dict[str, int] = {"high": 100, "normal": 50, "low": 10}
+
+# Each queue's compute environments, in Batch's `computeEnvironmentOrder` (first tried first):
+# urgent work never waits on spot capacity; the rest prefers the cheaper spot environment.
+COMPUTE_ENVIRONMENTS: tuple[str, ...] = ("on-demand", "spot")
+DEFAULT_QUEUE_COMPUTE_ENVIRONMENTS: dict[str, tuple[str, ...]] = {
+    "high": ("on-demand",),
+    "normal": ("spot", "on-demand"),
+    "low": ("spot",),
+}
 
 
 def queue_names(setting: str | None) -> tuple[str, ...]:

@@ -10,9 +10,13 @@ RECORD_TTL_DAYS = "BATCHSCORE_RECORD_TTL_DAYS"
 
 # Emulator / custom endpoints (moto in tests and in the local stack)
 AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+AWS_ENDPOINT_URL_BATCH = "AWS_ENDPOINT_URL_BATCH"  # boto3's per-service override: the local Batch
+LOCAL_STATE = "BATCHSCORE_LOCAL_STATE"  # where `batchscore local up` says how to reach it
 
 # Set by AWS Batch inside the container
 BATCH_JOB_ID = "AWS_BATCH_JOB_ID"
 BATCH_JOB_ATTEMPT = "AWS_BATCH_JOB_ATTEMPT"
 BATCH_ARRAY_INDEX = "AWS_BATCH_JOB_ARRAY_INDEX"
+BATCH_QUEUE_NAME = "AWS_BATCH_JQ_NAME"
+BATCH_COMPUTE_ENVIRONMENT = "AWS_BATCH_CE_NAME"
 BATCH_ARRAY_SIZE = "BATCHSCORE_ARRAY_SIZE"

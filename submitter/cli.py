@@ -82,3 +82,55 @@ def validate(
 def main() -> None:  # pragma: no cover - console-script entry point
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     app()
+
+
+# -- local stack (submitter/local) ----------------------------------------------------------------
+
+local_app = typer.Typer(
+    help="The embedded local stack: the whole pipeline without an AWS account.",
+    no_args_is_help=True,
+)
+app.add_typer(local_app, name="local")
+
+
+@local_app.command("up")
+def local_up(
+    vcpus: Annotated[float, typer.Option(help="vCPUs of the emulated compute environments.")] = 2,
+    state: Annotated[
+        Path | None,
+        typer.Option(help="State file other commands read.", envvar=env.LOCAL_STATE),
+    ] = None,
+) -> None:
+    """Run the local stack until Ctrl-C; other batchscore commands find it via its state file."""
+    import signal  # this section keeps its imports to itself; the stack's (moto) are slow
+    import threading
+
+    from submitter.local.state import default_state_file, read_state
+
+    path = state or default_state_file()
+    running = read_state(path)
+    if running:
+        typer.echo(
+            f"error: a local stack runs already (pid {running['pid']}, "
+            f"{running['endpoint_url']}); stop it first",
+            err=True,
+        )
+        raise typer.Exit(1)
+    try:
+        from submitter.local.stack import LocalStack
+    except ImportError as exc:
+        typer.echo(f"error: the local stack needs {exc.name}: run `make install`", err=True)
+        raise typer.Exit(1) from None
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    with LocalStack(max_vcpus=vcpus, state_file=path) as stack:
+        typer.echo(f"local stack up: AWS at {stack.endpoint_url}, Batch at {stack.batch_url}")
+        typer.echo(f"state: {path} (Ctrl-C stops the stack)")
+        for name, value in stack.env.items():
+            typer.echo(f"export {name}='{value}'")
+        try:
+            while not stopping.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    typer.echo("local stack stopped")

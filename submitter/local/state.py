@@ -1,0 +1,50 @@
+"""Where a running `batchscore local up` says how to reach it, for the other `batchscore` calls.
+
+Kept apart from `stack` so that reading it imports neither moto nor boto3.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from config import env as env_names
+
+
+def default_state_file() -> Path:
+    """`$BATCHSCORE_LOCAL_STATE`, else ~/.batchscore/local.json."""
+    configured = os.environ.get(env_names.LOCAL_STATE)
+    return Path(configured) if configured else Path.home() / ".batchscore" / "local.json"
+
+
+def read_state(path: Path | None = None) -> dict[str, Any] | None:
+    """What a running local stack wrote; None when none runs (no file, or its process is gone).
+
+    Keys: `pid`, `endpoint_url`, `batch_url`, `region`, `env` (the variables under which boto3
+    and batchscore use the stack), `names` (buckets, table, job definition, log group), `queues`
+    ({priority: queue name}) and `log_dir` (the attempts' log files).
+    """
+    path = path or default_state_file()
+    try:
+        state = json.loads(path.read_text())
+        os.kill(int(state["pid"]), 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return state
+
+
+def write_state(path: Path, state: dict[str, Any]) -> None:
+    """Replace the state file in one step (readers never see half of it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(state, indent=2))
+    temporary.replace(path)
+
+
+def remove_state(path: Path) -> None:
+    """Remove the state file if this process wrote it."""
+    state = read_state(path)
+    if state and state.get("pid") == os.getpid():
+        path.unlink(missing_ok=True)

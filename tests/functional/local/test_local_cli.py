@@ -1,0 +1,57 @@
+"""`batchscore local up`: a long-running stack other calls find through the state file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from local_helpers import wait_for
+
+from submitter.local.state import read_state
+
+BATCHSCORE = [sys.executable, "-c", "from submitter.cli import app; app()"]
+
+
+@pytest.mark.slow
+def test_local_up_runs_until_stopped_and_refuses_a_second_one(tmp_path: Path):
+    state_file = tmp_path / "local.json"
+    environment = {**os.environ, "BATCHSCORE_LOCAL_STATE": str(state_file)}
+    up = subprocess.Popen(
+        [*BATCHSCORE, "local", "up", "--vcpus", "1"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: read_state(state_file) is not None or up.poll() is not None, 60)
+        state = read_state(state_file)
+        assert state is not None, up.communicate()
+        assert state["pid"] == up.pid
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=state["endpoint_url"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        assert {b["Name"] for b in s3.list_buckets()["Buckets"]} >= {"batchscore-jobs"}
+
+        second = subprocess.run(
+            [*BATCHSCORE, "local", "up"], env=environment, capture_output=True, text=True
+        )
+        assert second.returncode == 1
+        assert second.stderr.strip().startswith("error: a local stack runs already")
+        assert len(second.stderr.strip().splitlines()) == 1
+    finally:
+        up.send_signal(signal.SIGTERM)
+        out, err = up.communicate(timeout=30)
+    assert up.returncode == 0, err
+    assert "export AWS_ENDPOINT_URL=" in out
+    assert out.strip().endswith("local stack stopped")
+    assert not state_file.exists()
