@@ -1,0 +1,192 @@
+"""A minimal moto AWS for the submitter: a versioned jobs bucket, a data bucket, the job table and
+a Batch setup (compute environment, queues `high`, `normal`, `low`, job definition).
+
+moto's Batch runs submitted jobs in Docker unless told otherwise; `use_docker: False` makes it use
+its "simple" backend, which marks jobs SUCCEEDED at once without running anything. The tests never
+rely on those statuses: moto stands in for the Batch *API* only.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from config.records import table_definition
+from submitter.settings import Settings
+from submitter.submission import Runtime
+
+EVENTS = Path(__file__).parents[2] / "events"
+REGION = "us-east-1"
+JOBS_BUCKET = "batchscore-jobs"
+DATA_BUCKET = "batchscore-data"
+TABLE = "batchscore-jobs"
+QUEUES = ("high", "normal", "low")
+JOB_DEFINITION = "batchscore-job"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+def valid_config(**overrides: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "name": "churn",
+        "model": {"uri": f"s3://{DATA_BUCKET}/models/churn.skops"},
+        "input": {"uri": f"s3://{DATA_BUCKET}/input/customers.parquet"},
+        "output": {"uri": f"s3://{DATA_BUCKET}/output/churn/", "passthrough": ["customer_id"]},
+    }
+    document.update(overrides)
+    return document
+
+
+def s3_event(*uploads: tuple[str, str | None], moto_shape: bool = False) -> dict[str, Any]:
+    """An S3 notification for (key, version id) uploads, shaped as AWS (or moto) sends it."""
+    template = load_event("s3-put-moto.json" if moto_shape else "s3-put.json")["Records"][0]
+    records = []
+    for key, version in uploads:
+        record = copy.deepcopy(template)
+        record["s3"]["bucket"]["name"] = JOBS_BUCKET
+        record["s3"]["object"]["key"] = quote_plus(key)
+        if moto_shape or version is None:
+            record["s3"]["object"].pop("versionId", None)
+        else:
+            record["s3"]["object"]["versionId"] = version
+        records.append(record)
+    return {"Records": records}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        from config.records import utc_now
+
+        self.now = utc_now()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        from datetime import timedelta
+
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class Aws:
+    s3: Any
+    ddb: Any
+    batch: Any
+    settings: Settings
+    runtime: Runtime
+    clock: FakeClock
+    sleeps: list[float]
+    queue_arns: dict[str, str]
+
+    def upload(self, key: str, document: dict[str, Any] | bytes) -> str | None:
+        body = document if isinstance(document, bytes) else json.dumps(document).encode()
+        return self.s3.put_object(Bucket=JOBS_BUCKET, Key=key, Body=body).get("VersionId")
+
+    def batch_jobs(self, priority: str = "normal") -> list[dict[str, Any]]:
+        """Parent and single jobs on a priority's queue (moto lists array children too)."""
+        queue = self.settings.queue_for_priority(priority)
+        jobs = []
+        for status in ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"):
+            for summary in self.batch.list_jobs(jobQueue=queue, jobStatus=status)["jobSummaryList"]:
+                if ":" not in summary["jobId"]:
+                    jobs.append(summary)
+        failed = self.batch.list_jobs(jobQueue=queue, jobStatus="FAILED")["jobSummaryList"]
+        return jobs + [s for s in failed if ":" not in s["jobId"]]
+
+    def all_batch_jobs(self) -> list[dict[str, Any]]:
+        return [job for queue in QUEUES for job in self.batch_jobs(queue)]
+
+    def describe(self, batch_job_id: str) -> dict[str, Any]:
+        return self.batch.describe_jobs(jobs=[batch_job_id])["jobs"][0]
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", raising=False)
+    with mock_aws(config={"batch": {"use_docker": False}}):
+        s3 = boto3.client("s3", region_name=REGION)
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        batch = boto3.client("batch", region_name=REGION)
+        for bucket in (JOBS_BUCKET, DATA_BUCKET):
+            s3.create_bucket(Bucket=bucket)
+        s3.put_bucket_versioning(Bucket=JOBS_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        ddb.create_table(**table_definition(TABLE))
+        queue_arns = create_batch(batch)
+        sleeps: list[float] = []
+        clock = FakeClock()
+        runtime = Runtime(clock=clock, sleep=sleeps.append, wait_seconds=0.2, poll_seconds=0.01)
+        settings = Settings(
+            table=TABLE,
+            job_definition=JOB_DEFINITION,
+            queues={q: f"batchscore-{q}" for q in QUEUES},
+            allowed_buckets=frozenset({DATA_BUCKET}),
+        )
+        yield Aws(s3, ddb, batch, settings, runtime, clock, sleeps, queue_arns)
+
+
+def create_batch(batch: Any) -> dict[str, str]:
+    """An unmanaged compute environment is enough for the Batch API (no VPC, no instances)."""
+    iam = boto3.client("iam", region_name=REGION)
+    role = iam.create_role(
+        RoleName="batchscore-batch-service",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "batch.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    environment = batch.create_compute_environment(
+        computeEnvironmentName="batchscore-ondemand",
+        type="UNMANAGED",
+        state="ENABLED",
+        serviceRole=role,
+    )["computeEnvironmentArn"]
+    arns = {}
+    for order, priority in enumerate(QUEUES):
+        arns[priority] = batch.create_job_queue(
+            jobQueueName=f"batchscore-{priority}",
+            state="ENABLED",
+            priority=100 - order * 10,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
+        )["jobQueueArn"]
+    batch.register_job_definition(
+        jobDefinitionName=JOB_DEFINITION,
+        type="container",
+        parameters={"job_id": "unset"},
+        containerProperties={
+            "image": "batchscore-job:latest",
+            "command": ["python", "-m", "job", "run", "--job-id", "Ref::job_id"],
+            "resourceRequirements": [
+                {"type": "VCPU", "value": "1"},
+                {"type": "MEMORY", "value": "2048"},
+            ],
+        },
+    )
+    return arns
