@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from config import env
+from config.models import NAME_PATTERN
 from config.records import DEFAULT_TTL_DAYS
 
 DEFAULT_LEASE_SECONDS = 300  # the ingest Lambda's timeout is 60 s (terraform); keep a margin
@@ -54,11 +56,15 @@ def parse_queues(setting: str) -> dict[str, str]:
             raise ValueError(f"{env.QUEUES} must be a non-empty JSON object")
         if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()):
             raise ValueError(f"{env.QUEUES} maps priority names to queue names or ARNs")
-        return dict(mapping)
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
+        queues = dict(mapping)
+    else:
+        queues = {name.strip(): name.strip() for name in text.split(",") if name.strip()}
+    if not queues:
         raise ValueError(f"{env.QUEUES} names no queue")
-    return {name: name for name in names}
+    for priority in queues:
+        if not re.fullmatch(NAME_PATTERN, priority):
+            raise ValueError(f"{env.QUEUES}: {priority!r} is not a valid priority name")
+    return queues
 
 
 def parse_buckets(setting: str) -> frozenset[str]:

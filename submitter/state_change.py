@@ -102,7 +102,8 @@ def handle_event(event: dict[str, Any], *, ddb: Any, table: str) -> Change | Non
 def apply(ddb: Any, table: str, event: BatchJobEvent) -> Change:
     job_id = event.job_id or ""
     if event.array_index is None:
-        # A parent or a single job: remember its Batch id should the submitter have died first.
+        # A parent or a single job: remember its Batch id should the submitter have died before
+        # storing it (only while SUBMITTED: a terminal record never changes).
         _attach_if_missing(ddb, table, job_id, event.batch_job_id)
 
     if event.status == "RUNNING":
@@ -163,9 +164,9 @@ def _attach_if_missing(ddb: Any, table: str, job_id: str, batch_job_id: str) -> 
             table,
             job_id,
             update="SET #b = :b",
-            condition="attribute_exists(#k) AND attribute_not_exists(#b)",
-            names={"#k": KEY, "#b": "batch_job_id"},
-            values={":b": batch_job_id},
+            condition="#s = :submitted AND attribute_not_exists(#b)",
+            names={"#s": "status", "#b": "batch_job_id"},
+            values={":b": batch_job_id, ":submitted": JobStatus.SUBMITTED.value},
         )
 
 

@@ -64,6 +64,22 @@ def s3_event(*uploads: tuple[str, str | None], moto_shape: bool = False) -> dict
     return {"Records": records}
 
 
+class _Http:
+    def __init__(self, status: int) -> None:
+        self.status_code = status
+        self.headers: dict[str, str] = {}
+        self.content = b""
+
+
+def error_response(status: int, code: str, message: str) -> tuple[_Http, dict[str, Any]]:
+    """A (http, parsed) pair: a botocore `before-call` handler returning it short-circuits the
+    request, so the client raises ClientError(code) without botocore's own retries."""
+    return _Http(status), {
+        "Error": {"Code": code, "Message": message},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+
+
 class FakeClock:
     def __init__(self) -> None:
         from config.records import utc_now
@@ -108,12 +124,24 @@ class Aws:
     def all_batch_jobs(self) -> list[dict[str, Any]]:
         return [job for queue in QUEUES for job in self.batch_jobs(queue)]
 
+    def ingest(self, event: dict[str, Any], runtime: Runtime | None = None) -> list[Any]:
+        from submitter.ingest import handle_event
+
+        return handle_event(
+            event,
+            s3=self.s3,
+            ddb=self.ddb,
+            batch=self.batch,
+            settings=self.settings,
+            runtime=runtime or self.runtime,
+        )
+
     def describe(self, batch_job_id: str) -> dict[str, Any]:
         return self.batch.describe_jobs(jobs=[batch_job_id])["jobs"][0]
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -123,6 +151,19 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", raising=False)
+
+
+@pytest.fixture
+def ddb(credentials: None) -> Iterator[Any]:
+    """The job table alone (the state-change handler needs nothing else)."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        client.create_table(**table_definition(TABLE))
+        yield client
+
+
+@pytest.fixture
+def aws(credentials: None) -> Iterator[Aws]:
     with mock_aws(config={"batch": {"use_docker": False}}):
         s3 = boto3.client("s3", region_name=REGION)
         ddb = boto3.client("dynamodb", region_name=REGION)

@@ -6,17 +6,11 @@ import json
 from typing import Any
 
 import pytest
-from conftest import JOBS_BUCKET, Aws, load_event, s3_event, valid_config
+from conftest import JOBS_BUCKET, Aws, error_response, load_event, s3_event, valid_config
 
 from config import records
 from config.retry import retry_strategy
-from submitter.ingest import IngestIncompleteError, handle_event
-
-
-def ingest(aws: Aws, event: dict[str, Any]):
-    return handle_event(
-        event, s3=aws.s3, ddb=aws.ddb, batch=aws.batch, settings=aws.settings, runtime=aws.runtime
-    )
+from submitter.ingest import IngestIncompleteError
 
 
 def record_of(aws: Aws, job_id: str) -> dict[str, Any]:
@@ -48,7 +42,7 @@ def test_valid_upload_becomes_one_submitted_batch_job(aws: Aws) -> None:
     sent = capture_submits(aws)
 
     # WHEN the upload's notification arrives
-    [outcome] = ingest(aws, s3_event(("jobs/churn.json", version)))
+    [outcome] = aws.ingest(s3_event(("jobs/churn.json", version)))
 
     # THEN one record, SUBMITTED, on the high queue, with the Batch job id
     assert outcome.action == "submitted"
@@ -91,7 +85,7 @@ def test_minimal_upload_uses_the_job_definitions_defaults(aws: Aws) -> None:
     version = aws.upload("jobs/minimal.json", valid_config())
     sent = capture_submits(aws)
 
-    [outcome] = ingest(aws, s3_event(("jobs/minimal.json", version)))
+    [outcome] = aws.ingest(s3_event(("jobs/minimal.json", version)))
 
     [request] = sent
     assert request["jobQueue"] == "batchscore-normal"
@@ -102,7 +96,7 @@ def test_minimal_upload_uses_the_job_definitions_defaults(aws: Aws) -> None:
 
 def test_explicit_job_id_is_the_record_key(aws: Aws) -> None:
     version = aws.upload("jobs/a.json", valid_config(job_id="churn-2026-11"))
-    [outcome] = ingest(aws, s3_event(("jobs/a.json", version)))
+    [outcome] = aws.ingest(s3_event(("jobs/a.json", version)))
     assert outcome.job_id == "churn-2026-11"
     assert record_of(aws, "churn-2026-11")["status"] == "SUBMITTED"
 
@@ -113,7 +107,7 @@ def test_explicit_job_id_is_the_record_key(aws: Aws) -> None:
 )
 def test_keys_with_spaces_plus_and_unicode_are_decoded(aws: Aws, key: str) -> None:
     version = aws.upload(key, valid_config())
-    [outcome] = ingest(aws, s3_event((key, version)))
+    [outcome] = aws.ingest(s3_event((key, version)))
     assert outcome.action == "submitted"
     assert record_of(aws, outcome.job_id)["upload"] == f"s3://{JOBS_BUCKET}/{key}"
 
@@ -124,15 +118,15 @@ def test_real_aws_payload_is_read(aws: Aws) -> None:
     key = "jobs/churn model été.json"
     version = aws.upload(key, valid_config())
     event["Records"][0]["s3"]["object"]["versionId"] = version
-    [outcome] = ingest(aws, event)
+    [outcome] = aws.ingest(event)
     assert outcome.action == "submitted"
     assert record_of(aws, outcome.job_id)["upload"].endswith(key)
 
 
 def test_moto_shaped_payload_without_version_or_sequencer(aws: Aws) -> None:
     version = aws.upload("jobs/churn.json", valid_config())
-    [first] = ingest(aws, load_event("s3-put-moto.json"))
-    [again] = ingest(aws, load_event("s3-put-moto.json"))
+    [first] = aws.ingest(load_event("s3-put-moto.json"))
+    [again] = aws.ingest(load_event("s3-put-moto.json"))
     assert first.action == "submitted"
     assert again.action == "duplicate"
     assert record_of(aws, first.job_id)["upload_id"] == f"version:{version}"
@@ -146,13 +140,13 @@ def test_unversioned_bucket_uses_the_sequencer(aws: Aws) -> None:
     obj["bucket"]["name"] = "plain-jobs"
     obj["object"]["key"] = "jobs/x.json"
     del obj["object"]["versionId"]
-    [outcome] = ingest(aws, event)
+    [outcome] = aws.ingest(event)
     assert record_of(aws, outcome.job_id)["upload_id"] == "sequencer:0055AED6DCD90281E5"
 
 
 def test_test_event_and_removals_are_ignored(aws: Aws) -> None:
-    assert ingest(aws, load_event("s3-test-event.json")) == []
-    [outcome] = ingest(aws, load_event("s3-delete.json"))
+    assert aws.ingest(load_event("s3-test-event.json")) == []
+    [outcome] = aws.ingest(load_event("s3-delete.json"))
     assert outcome.action == "ignored"
     assert aws.all_batch_jobs() == []
 
@@ -160,10 +154,10 @@ def test_test_event_and_removals_are_ignored(aws: Aws) -> None:
 def test_same_upload_twice_is_one_job_and_a_new_upload_of_the_same_file_another(aws: Aws) -> None:
     document = valid_config()
     v1 = aws.upload("jobs/churn.json", document)
-    [first] = ingest(aws, s3_event(("jobs/churn.json", v1)))
-    [again] = ingest(aws, s3_event(("jobs/churn.json", v1)))
+    [first] = aws.ingest(s3_event(("jobs/churn.json", v1)))
+    [again] = aws.ingest(s3_event(("jobs/churn.json", v1)))
     v2 = aws.upload("jobs/churn.json", document)
-    [second] = ingest(aws, s3_event(("jobs/churn.json", v2)))
+    [second] = aws.ingest(s3_event(("jobs/churn.json", v2)))
 
     assert (first.action, again.action, second.action) == ("submitted", "duplicate", "submitted")
     assert again.job_id == first.job_id
@@ -175,8 +169,8 @@ def test_same_upload_twice_is_one_job_and_a_new_upload_of_the_same_file_another(
 def test_reused_job_id_from_another_upload_is_rejected(aws: Aws) -> None:
     v1 = aws.upload("jobs/a.json", valid_config(job_id="fixed"))
     v2 = aws.upload("jobs/b.json", valid_config(job_id="fixed"))
-    [first] = ingest(aws, s3_event(("jobs/a.json", v1)))
-    [second] = ingest(aws, s3_event(("jobs/b.json", v2)))
+    [first] = aws.ingest(s3_event(("jobs/a.json", v1)))
+    [second] = aws.ingest(s3_event(("jobs/b.json", v2)))
     assert first.action == "submitted"
     assert second.action == "rejected"
     assert "job_id: 'fixed' is already used" in second.reason
@@ -187,8 +181,8 @@ def test_multi_record_event_with_mixed_outcomes(aws: Aws) -> None:
     good = aws.upload("jobs/good.json", valid_config())
     bad = aws.upload("jobs/bad.json", valid_config(shards=0))
     low = aws.upload("jobs/low.json", valid_config(priority="low", name="nightly"))
-    outcomes = ingest(
-        aws, s3_event(("jobs/good.json", good), ("jobs/bad.json", bad), ("jobs/low.json", low))
+    outcomes = aws.ingest(
+        s3_event(("jobs/good.json", good), ("jobs/bad.json", bad), ("jobs/low.json", low))
     )
     assert [o.action for o in outcomes] == ["submitted", "rejected", "submitted"]
     assert len(aws.batch_jobs("normal")) == 1
@@ -204,7 +198,7 @@ def test_a_transient_failure_fails_the_invocation_after_the_other_records(aws: A
     def flaky_get(params: dict[str, Any], **_: Any):
         if "flaky.json" in params["url_path"] and not failed_once:
             failed_once.append(True)
-            return _response(500, "InternalError", "We encountered an internal error.")
+            return error_response(500, "InternalError", "We encountered an internal error.")
         return None
 
     aws.s3.meta.events.register("before-call.s3.GetObject", flaky_get)
@@ -212,11 +206,11 @@ def test_a_transient_failure_fails_the_invocation_after_the_other_records(aws: A
 
     # WHEN it is handled: the good record is done, then the invocation fails
     with pytest.raises(IngestIncompleteError) as raised:
-        ingest(aws, event)
+        aws.ingest(event)
     assert "jobs/flaky.json" in str(raised.value)
     assert len(aws.batch_jobs()) == 1
     # AND Lambda's retry of the whole event completes it without repeating the good one
-    outcomes = ingest(aws, event)
+    outcomes = aws.ingest(event)
     assert [o.action for o in outcomes] == ["submitted", "duplicate"]
     assert len(aws.batch_jobs()) == 2
 
@@ -224,16 +218,16 @@ def test_a_transient_failure_fails_the_invocation_after_the_other_records(aws: A
 def test_throttled_submit_job_is_retried_with_backoff(aws: Aws) -> None:
     version = aws.upload("jobs/churn.json", valid_config())
     throttles = [
-        _response(429, "TooManyRequestsException", "Too Many Requests"),
-        _response(429, "TooManyRequestsException", "Too Many Requests"),
-        _response(400, "ThrottlingException", "Rate exceeded"),
+        error_response(429, "TooManyRequestsException", "Too Many Requests"),
+        error_response(429, "TooManyRequestsException", "Too Many Requests"),
+        error_response(400, "ThrottlingException", "Rate exceeded"),
     ]
 
     def throttle(**_: Any):
         return throttles.pop(0) if throttles else None
 
     aws.batch.meta.events.register("before-call.batch.SubmitJob", throttle)
-    [outcome] = ingest(aws, s3_event(("jobs/churn.json", version)))
+    [outcome] = aws.ingest(s3_event(("jobs/churn.json", version)))
     assert outcome.action == "submitted"
     assert len(aws.sleeps) == 3
     assert all(0 <= s <= 5 for s in aws.sleeps)
@@ -244,25 +238,10 @@ def test_refused_submit_job_fails_the_job_without_retrying(aws: Aws) -> None:
     version = aws.upload("jobs/churn.json", valid_config())
     aws.batch.meta.events.register(
         "before-call.batch.SubmitJob",
-        lambda **_: _response(400, "ClientException", "Job queue batchscore-normal is DISABLED"),
+        lambda **_: error_response(400, "ClientException", "Job queue is DISABLED"),
     )
-    [outcome] = ingest(aws, s3_event(("jobs/churn.json", version)))
+    [outcome] = aws.ingest(s3_event(("jobs/churn.json", version)))
     assert outcome.action == "failed"
     record = record_of(aws, outcome.job_id)
     assert record["status"] == "FAILED"
     assert "DISABLED" in record["status_reason"]
-
-
-class _Http:
-    def __init__(self, status: int) -> None:
-        self.status_code = status
-        self.headers: dict[str, str] = {}
-        self.content = b""
-
-
-def _response(status: int, code: str, message: str):
-    """A (http, parsed) pair: a `before-call` handler returning it short-circuits the request."""
-    return _Http(status), {
-        "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": status},
-    }
