@@ -51,3 +51,17 @@ demo: ## the whole pipeline on the embedded emulator (arrives with the local-run
 
 clean: ## remove the environments and build output
 	rm -rf $(VENV) $(TOOLS) build .pytest_cache .ruff_cache
+
+# ---------------------------------------------------------------------------------------------
+# Submitter (the Lambda side): package and benchmark
+# ---------------------------------------------------------------------------------------------
+.PHONY: package bench-submit
+
+ARCH ?= x86_64
+LAMBDA_PYTHON ?= 3.12
+
+package: $(UV) ## build/submitter.zip for Lambda (ARCH=x86_64|arm64); prints its size
+	@$(TOOLS)/bin/python scripts/package_submitter.py --arch $(ARCH) --python $(LAMBDA_PYTHON)
+
+bench-submit: install ## ingest benchmark against a moto server (not a test)
+	$(RUN) python benchmarks/bench_submit.py
