@@ -190,10 +190,12 @@ def conditional_update(
     condition: str,
     names: dict[str, str],
     values: dict[str, Any] | None = None,
+    return_record: bool = False,
 ) -> dict[str, Any] | None:
-    """One UpdateItem guarded by `condition` (`values` as plain Python values): the record as it
-    is afterwards, or None when the condition did not hold (nothing written)."""
-    extra = {}
+    """One UpdateItem guarded by `condition` (`values` as plain Python values). None when the
+    condition did not hold (nothing written); else the record as it is afterwards when
+    `return_record`, or an empty dict."""
+    extra: dict[str, Any] = {"ReturnValues": "ALL_NEW"} if return_record else {}
     if values:
         extra["ExpressionAttributeValues"] = {k: to_attribute(v) for k, v in values.items()}
     try:
@@ -203,14 +205,13 @@ def conditional_update(
             UpdateExpression=update,
             ConditionExpression=condition,
             ExpressionAttributeNames=names,
-            ReturnValues="ALL_NEW",
             **extra,
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return None
         raise
-    return from_item(response["Attributes"])
+    return from_item(response.get("Attributes", {}))
 
 
 def _history_entry(

@@ -143,7 +143,7 @@ def ingest_record(
                 "job_id", f"{job_id!r} is already used by the job from {existing.get('upload')}"
             )
             return reject(s3, ddb, settings, upload, [problem], runtime=runtime, config=config)
-        return resume(ddb, batch, settings, job_id, runtime)
+        return resume(ddb, batch, settings, job_id, runtime, record=existing)
 
 
 def read_upload(s3: Any, bucket: str, key: str, event_object: dict[str, Any]) -> Upload | None:

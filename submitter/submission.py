@@ -108,14 +108,24 @@ def create_and_submit(
     )
 
 
-def resume(ddb: Any, batch: Any, settings: Settings, job_id: str, runtime: Runtime) -> Outcome:
+def resume(
+    ddb: Any,
+    batch: Any,
+    settings: Settings,
+    job_id: str,
+    runtime: Runtime,
+    *,
+    record: dict[str, Any] | None = None,
+) -> Outcome:
     """A redelivery found the record: finish its submission if nobody else can, else no-op.
 
-    The config submitted is the stored one (`stored_config`).
+    The config submitted is the stored one (`stored_config`). `record`: the record as the
+    caller just read it (saves the first read).
     """
     deadline = time.monotonic() + runtime.wait_seconds
     while True:
-        record = records.get_record(ddb, settings.table, job_id)
+        if record is None:
+            record = records.get_record(ddb, settings.table, job_id)
         if record is None:  # deleted in between (TTL or by hand): nothing to resume
             return Outcome(job_id, "duplicate", reason="record vanished")
         if record.get("batch_job_id") or record["status"] != JobStatus.SUBMITTED:
@@ -135,10 +145,12 @@ def resume(ddb: Any, batch: Any, settings: Settings, job_id: str, runtime: Runti
                     runtime,
                     look=True,
                 )
-            continue  # someone else took it: read again
+            record = None  # someone else took it: read again
+            continue
         if time.monotonic() >= deadline:
             raise SubmissionInFlightError(job_id)
         runtime.sleep(runtime.poll_seconds)
+        record = None
 
 
 def _submit_holding_lease(
@@ -186,26 +198,37 @@ def attach(
     """Store the Batch job id (whatever the status: the container may already have started) and
     drop the lease. Should another Batch job be attached already, ours is the duplicate and is
     terminated; should the job have been cancelled meanwhile, the new Batch job is terminated."""
-    after = records.conditional_update(
+    attached = records.conditional_update(
         ddb,
         settings.table,
         job_id,
         update="SET #b = :b, #u = :now REMOVE #lt, #lu",
-        condition="attribute_exists(#k) AND (attribute_not_exists(#b) OR #b = :b)",
+        condition=(
+            "attribute_exists(#k) AND (attribute_not_exists(#b) OR #b = :b) AND #s <> :cancelled"
+        ),
         names={
             "#k": KEY,
             "#b": "batch_job_id",
+            "#s": "status",
             "#u": "updated_at",
             "#lt": LEASE_TOKEN,
             "#lu": LEASE_UNTIL,
         },
-        values={":b": batch_job_id, ":now": records.timestamp(runtime.clock())},
+        values={
+            ":b": batch_job_id,
+            ":now": records.timestamp(runtime.clock()),
+            ":cancelled": JobStatus.CANCELLED.value,
+        },
     )
-    if after is None:
+    if attached is not None:
+        return
+    # The rare paths: read the record to tell them apart.
+    record = records.get_record(ddb, settings.table, job_id) or {}
+    if record.get("status") == JobStatus.CANCELLED:
+        batch_api.terminate(batch, batch_job_id, "batchscore: job cancelled while submitting")
+    elif record.get("batch_job_id") != batch_job_id:
         logger.error("job %s has another Batch job; terminating %s", job_id, batch_job_id)
         batch_api.terminate(batch, batch_job_id, "batchscore: duplicate submission")
-    elif after["status"] == JobStatus.CANCELLED:
-        batch_api.terminate(batch, batch_job_id, "batchscore: job cancelled while submitting")
 
 
 def _take_lease(

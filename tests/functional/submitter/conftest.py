@@ -19,18 +19,16 @@ from urllib.parse import quote_plus
 import boto3
 import pytest
 from moto import mock_aws
+from moto_batch import JOB_DEFINITION, QUEUES, REGION, create_batch
 
 from config.records import table_definition
 from submitter.settings import Settings
 from submitter.submission import Runtime
 
 EVENTS = Path(__file__).parents[2] / "events"
-REGION = "us-east-1"
 JOBS_BUCKET = "batchscore-jobs"
 DATA_BUCKET = "batchscore-data"
 TABLE = "batchscore-jobs"
-QUEUES = ("high", "normal", "low")
-JOB_DEFINITION = "batchscore-job"
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -183,51 +181,3 @@ def aws(credentials: None) -> Iterator[Aws]:
             allowed_buckets=frozenset({DATA_BUCKET}),
         )
         yield Aws(s3, ddb, batch, settings, runtime, clock, sleeps, queue_arns)
-
-
-def create_batch(batch: Any) -> dict[str, str]:
-    """An unmanaged compute environment is enough for the Batch API (no VPC, no instances)."""
-    iam = boto3.client("iam", region_name=REGION)
-    role = iam.create_role(
-        RoleName="batchscore-batch-service",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "batch.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
-    environment = batch.create_compute_environment(
-        computeEnvironmentName="batchscore-ondemand",
-        type="UNMANAGED",
-        state="ENABLED",
-        serviceRole=role,
-    )["computeEnvironmentArn"]
-    arns = {}
-    for order, priority in enumerate(QUEUES):
-        arns[priority] = batch.create_job_queue(
-            jobQueueName=f"batchscore-{priority}",
-            state="ENABLED",
-            priority=100 - order * 10,
-            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
-        )["jobQueueArn"]
-    batch.register_job_definition(
-        jobDefinitionName=JOB_DEFINITION,
-        type="container",
-        parameters={"job_id": "unset"},
-        containerProperties={
-            "image": "batchscore-job:latest",
-            "command": ["python", "-m", "job", "run", "--job-id", "Ref::job_id"],
-            "resourceRequirements": [
-                {"type": "VCPU", "value": "1"},
-                {"type": "MEMORY", "value": "2048"},
-            ],
-        },
-    )
-    return arns
