@@ -72,11 +72,11 @@ def provision(endpoint: str) -> None:
     create_batch(boto3.client("batch"))
 
 
-def upload_all(count: int, rng: random.Random) -> list[dict[str, Any]]:
+def upload_all(count: int, rng: random.Random, first: int = 0) -> list[dict[str, Any]]:
     """Upload `count` configs; one S3 event record (as AWS sends it) per upload."""
     s3 = boto3.client("s3")
     records_ = []
-    for index in range(count):
+    for index in range(first, first + count):
         key = f"jobs/team {index % 7}/score+{index:04d}é.json"
         document = {
             "name": f"score{index}",
@@ -239,11 +239,23 @@ def cold_import_ms(environment: dict[str, str], runs: int = 5) -> dict[str, floa
     return results
 
 
+def percentiles(latencies: list[float]) -> tuple[float, float]:
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return statistics.median(ordered) * 1000, p99 * 1000
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="ingest benchmark on a moto server")
     parser.add_argument("--uploads", type=int, default=1000)
     parser.add_argument("--invokers", type=int, default=8)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--solo-uploads",
+        type=int,
+        default=200,
+        help="then this many uploads through one invoker: latency without queueing on the server",
+    )
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
 
@@ -258,25 +270,30 @@ def main(argv: list[str] | None = None) -> int:
         records_ = upload_all(args.uploads, rng)
         events = deliveries(records_, rng)
         result = run(events, args.invokers)
-        counts = audit(records_)
+        solo_records = upload_all(args.solo_uploads, rng, first=args.uploads)
+        solo = run([{"Records": [record]} for record in solo_records], 1)
+        counts = audit(records_ + solo_records)
         imports = cold_import_ms(environment)
     finally:
         server.stop()
 
-    latencies = sorted(result["latencies"])
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+    p50, p99 = percentiles(result["latencies"])
+    solo_p50, solo_p99 = percentiles(solo["latencies"])
     summary = {
         "uploads": args.uploads,
         "events": len(events),
-        "invocations": len(latencies),
+        "invocations": len(result["latencies"]),
         "invokers": args.invokers,
         "events_per_s": round(len(events) / result["elapsed"], 1),
         "p50_ms": round(p50, 1),
         "p99_ms": round(p99, 1),
+        "solo_p50_ms": round(solo_p50, 1),
+        "solo_p99_ms": round(solo_p99, 1),
+        "solo_events_per_s": round(args.solo_uploads / solo["elapsed"], 1),
         "jobs_submitted": counts["jobs"],
         "duplicates": counts["duplicates"],
         "lost": counts["lost"],
+        "expected_jobs": args.uploads + args.solo_uploads,
         "outcomes": result["actions"],
         "retried_invocations": len(result["errors"]),
         "cold_import_ms": {k: round(v) for k, v in imports.items()},

@@ -163,7 +163,7 @@ def read_upload(s3: Any, bucket: str, key: str, event_object: dict[str, Any]) ->
         if code != "InvalidRange":  # an empty object cannot serve a byte range
             raise
         response = s3.get_object(**{k: v for k, v in kwargs.items() if k != "Range"})
-        raw, size = response["Body"].read(), 0
+        raw, size = response["Body"].read(MAX_CONFIG_BYTES + 1), 0
     return Upload(
         bucket=bucket,
         key=key,
