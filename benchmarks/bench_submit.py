@@ -214,12 +214,18 @@ def _unquote(key: str) -> str:
 
 
 def cold_import_ms(environment: dict[str, str], runs: int = 5) -> dict[str, float]:
-    """Median wall time of `import submitter.ingest_handler` in a fresh interpreter, with and
-    without boto3 already imported (the Lambda runtime imports boto3 itself only when asked)."""
+    """Median wall time of `import submitter.ingest_handler` in a fresh interpreter (settings,
+    Logger, three boto3 clients included), with and without boto3 already imported, and of
+    `import boto3` alone to scale the figures to a machine."""
     results = {}
-    for label, pre in (("total", ""), ("after boto3", "import boto3; ")):
+    cases = (
+        ("total", "", "submitter.ingest_handler"),
+        ("after boto3", "import boto3; ", "submitter.ingest_handler"),
+        ("boto3 alone, for scale", "", "boto3"),
+    )
+    for label, pre, module in cases:
         code = (
-            f"{pre}import time; t = time.perf_counter(); import submitter.ingest_handler; "
+            f"{pre}import time; t = time.perf_counter(); import {module}; "
             "print((time.perf_counter() - t) * 1000)"
         )
         times = [

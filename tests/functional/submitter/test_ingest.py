@@ -245,3 +245,27 @@ def test_refused_submit_job_fails_the_job_without_retrying(aws: Aws) -> None:
     record = record_of(aws, outcome.job_id)
     assert record["status"] == "FAILED"
     assert "DISABLED" in record["status_reason"]
+
+
+def test_throttling_that_outlasts_the_backoff_fails_the_invocation_and_the_retry_submits_once(
+    aws: Aws,
+) -> None:
+    version = aws.upload("jobs/churn.json", valid_config())
+    event = s3_event(("jobs/churn.json", version))
+    throttled = [True]
+
+    def throttle(**_: Any):
+        if throttled[0]:
+            return error_response(429, "TooManyRequestsException", "Too Many Requests")
+        return None
+
+    aws.batch.meta.events.register("before-call.batch.SubmitJob", throttle)
+    with pytest.raises(IngestIncompleteError, match="ThrottledError"):
+        aws.ingest(event)
+    assert len(aws.sleeps) == 7  # 8 attempts
+    assert aws.batch_jobs() == []
+
+    throttled[0] = False
+    [outcome] = aws.ingest(event)
+    assert outcome.action == "submitted"
+    assert len(aws.batch_jobs()) == 1
