@@ -26,7 +26,8 @@ PACKAGED = (
     "typing-inspection",
 )
 PLATFORMS = {"x86_64": "manylinux2014_x86_64", "arm64": "manylinux2014_aarch64"}
-SOURCES = {"submitter": {"cli.py"}, "config": set()}  # package -> files left out
+# package -> what is left out: the CLI side (command, its read-side views, the local runtime).
+SOURCES = {"submitter": {"cli.py", "views.py", "queries.py", "local"}, "config": set()}
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)  # the same inputs give the same zip
 
 
@@ -69,7 +70,7 @@ def add_tree(archive: zipfile.ZipFile, base: Path, folder: Path, skip: set[str])
         relative = path.relative_to(base)
         if path.is_dir() or "__pycache__" in relative.parts or path.suffix == ".pyc":
             continue
-        if path.name in skip and path.parent == folder:
+        if path.relative_to(folder).parts[0] in skip:
             continue
         info = zipfile.ZipInfo(relative.as_posix(), FIXED_TIME)
         info.external_attr = 0o644 << 16

@@ -9,7 +9,8 @@ import sys
 from types import ModuleType, SimpleNamespace
 
 import pytest
-from conftest import JOB_DEFINITION, TABLE, Aws, load_event, s3_event, valid_config
+from moto_batch import JOB_DEFINITION
+from submitter_helpers import TABLE, Aws, load_event, s3_event, valid_config
 
 from config import env, records
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import JOBS_BUCKET, Aws, error_response, load_event, s3_event, valid_config
+from submitter_helpers import JOBS_BUCKET, Aws, error_response, load_event, s3_event, valid_config
 
 from config import records
 from config.retry import retry_strategy

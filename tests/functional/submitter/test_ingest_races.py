@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from conftest import Aws, error_response, s3_event, valid_config
+from submitter_helpers import Aws, error_response, s3_event, valid_config
 
 from config import records
 from submitter.exceptions import SubmissionInFlightError

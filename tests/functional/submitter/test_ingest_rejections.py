@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import JOBS_BUCKET, Aws, s3_event, valid_config
+from submitter_helpers import JOBS_BUCKET, Aws, s3_event, valid_config
 
 from config import records
 

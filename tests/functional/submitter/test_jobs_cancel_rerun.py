@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import TABLE, Aws, s3_event, valid_config
+from submitter_helpers import TABLE, Aws, s3_event, valid_config
 
 from config import records
 from config.status import JobStatus

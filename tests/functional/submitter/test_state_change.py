@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import TABLE, load_event
+from submitter_helpers import TABLE, load_event
 
 from config import records
 from config.status import JobStatus
