@@ -59,3 +59,17 @@ clean: ## remove the environments and build output
 
 local-up: install ## run the embedded local stack (AWS emulator + local Batch) until Ctrl-C
 	$(RUN) batchscore local up
+
+# ---------------------------------------------------------------------------------------------
+# Submitter (the Lambda side): package and benchmark
+# ---------------------------------------------------------------------------------------------
+.PHONY: package bench-submit
+
+ARCH ?= x86_64
+LAMBDA_PYTHON ?= 3.12
+
+package: $(UV) ## build/submitter.zip for Lambda (ARCH=x86_64|arm64); prints its size
+	@$(TOOLS)/bin/python scripts/package_submitter.py --arch $(ARCH) --python $(LAMBDA_PYTHON)
+
+bench-submit: install ## ingest benchmark against a moto server (not a test)
+	$(RUN) python benchmarks/bench_submit.py

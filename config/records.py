@@ -167,20 +167,51 @@ def advance(
             f"({condition}) OR (#status = :status AND "
             "(attribute_not_exists(#attempts) OR #attempts < :attempt))"
         )
+    return (
+        conditional_update(
+            ddb,
+            table,
+            job_id,
+            update="SET " + ", ".join(sets),
+            condition=f"attribute_exists(#k) AND ({condition})",
+            names=names,
+            values=values,
+        )
+        is not None
+    )
+
+
+def conditional_update(
+    ddb: Any,
+    table: str,
+    job_id: str,
+    *,
+    update: str,
+    condition: str,
+    names: dict[str, str],
+    values: dict[str, Any] | None = None,
+    return_record: bool = False,
+) -> dict[str, Any] | None:
+    """One UpdateItem guarded by `condition` (`values` as plain Python values). None when the
+    condition did not hold (nothing written); else the record as it is afterwards when
+    `return_record`, or an empty dict."""
+    extra: dict[str, Any] = {"ReturnValues": "ALL_NEW"} if return_record else {}
+    if values:
+        extra["ExpressionAttributeValues"] = {k: to_attribute(v) for k, v in values.items()}
     try:
-        ddb.update_item(
+        response = ddb.update_item(
             TableName=table,
             Key={KEY: {"S": job_id}},
-            UpdateExpression="SET " + ", ".join(sets),
-            ConditionExpression=f"attribute_exists(#k) AND ({condition})",
+            UpdateExpression=update,
+            ConditionExpression=condition,
             ExpressionAttributeNames=names,
-            ExpressionAttributeValues={k: to_attribute(v) for k, v in values.items()},
+            **extra,
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
+            return None
         raise
-    return True
+    return from_item(response.get("Attributes", {}))
 
 
 def _history_entry(

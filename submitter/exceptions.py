@@ -1,0 +1,39 @@
+"""Errors of the Lambda side. AWS `ClientError`s are translated where the call is made; anything
+not named here is re-raised as it came."""
+
+from __future__ import annotations
+
+
+class SubmitterError(Exception):
+    """Base class of the submitter's own errors."""
+
+
+class TransientError(SubmitterError):
+    """A retry may help: the invocation fails, Lambda redelivers, idempotency absorbs repeats."""
+
+
+class ThrottledError(TransientError):
+    """AWS kept throttling after every backoff attempt."""
+
+
+class SubmissionInFlightError(TransientError):
+    """Another invocation holds the submission lease of this job and may still be submitting it."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id!r} is being submitted by another invocation")
+        self.job_id = job_id
+
+
+class SubmitRefusedError(SubmitterError):
+    """Batch refused the SubmitJob request (a retry cannot help: bad queue or definition)."""
+
+
+class JobNotFoundError(SubmitterError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"no job {job_id!r}")
+        self.job_id = job_id
+
+
+class JobStateError(SubmitterError):
+    """The job is in a status that does not allow the operation (cancel a finished job, rerun a
+    running one)."""

@@ -1,0 +1,28 @@
+"""Lambda entry point for S3 `ObjectCreated` notifications of the jobs bucket."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+from submitter.ingest import handle_event
+from submitter.settings import Settings
+
+logger = Logger(service="batchscore-ingest")
+logging.getLogger("submitter")  # the work modules log below it, formatted like `logger`
+copy_config_to_registered_loggers(source_logger=logger, include={"submitter"})
+settings = Settings.from_env(os.environ)
+s3 = boto3.client("s3")
+ddb = boto3.client("dynamodb")
+batch = boto3.client("batch")
+
+
+def handler(event: dict, context: object = None) -> dict:
+    # Not inject_lambda_context: the local runtime calls handlers without a Lambda context.
+    logger.append_keys(request_id=getattr(context, "aws_request_id", None))
+    outcomes = handle_event(event, s3=s3, ddb=ddb, batch=batch, settings=settings)
+    return {"outcomes": [vars(outcome) for outcome in outcomes]}

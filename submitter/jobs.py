@@ -1,0 +1,87 @@
+"""Cancel and rerun, as the CLI calls them (clients and settings passed in)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from config import records
+from config.status import JobStatus
+from submitter import batch as batch_api
+from submitter.exceptions import JobNotFoundError, JobStateError
+from submitter.settings import Settings
+from submitter.submission import Outcome, Runtime, create_and_submit, new_job_record, stored_config
+
+logger = logging.getLogger(__name__)
+
+CANCEL_REASON = "cancelled with batchscore cancel"
+RERUN_SUFFIX_CHARS = 8
+
+
+def cancel(
+    ddb: Any,
+    batch: Any,
+    settings: Settings,
+    job_id: str,
+    *,
+    reason: str = CANCEL_REASON,
+    runtime: Runtime | None = None,
+) -> bool:
+    """Terminate the job's Batch job (an array parent takes its children along) and record
+    CANCELLED. False when the job had finished already (nothing is changed then)."""
+    runtime = runtime or Runtime()
+    record = records.get_record(ddb, settings.table, job_id)
+    if record is None:
+        raise JobNotFoundError(job_id)
+    status = JobStatus(record["status"])
+    if status.is_terminal:
+        if status == JobStatus.CANCELLED and record.get("batch_job_id"):
+            # Cancelling again re-sends TerminateJob (idempotent) in case the first one failed.
+            batch_api.terminate(batch, record["batch_job_id"], reason, sleep=runtime.sleep)
+        return False
+    batch_job_id = record.get("batch_job_id") or batch_api.find_submitted(
+        batch, queue=record["queue"], name=batch_api.job_name(job_id), sleep=runtime.sleep
+    )
+    # Record first: the state-change events that TerminateJob causes then find a terminal
+    # record, and a submission still in flight sees CANCELLED when it attaches (and terminates).
+    moved = records.advance(
+        ddb, settings.table, job_id, JobStatus.CANCELLED, reason=reason, now=runtime.clock()
+    )
+    if batch_job_id:
+        batch_api.terminate(batch, batch_job_id, reason, sleep=runtime.sleep)
+    return moved
+
+
+def rerun(
+    ddb: Any,
+    batch: Any,
+    settings: Settings,
+    job_id: str,
+    *,
+    runtime: Runtime | None = None,
+) -> Outcome:
+    """Submit the stored config of a finished job again as a new job linked by `rerun_of`."""
+    runtime = runtime or Runtime()
+    original = records.get_record(ddb, settings.table, job_id)
+    if original is None:
+        raise JobNotFoundError(job_id)
+    status = JobStatus(original["status"])
+    if status == JobStatus.REJECTED or not original.get("config"):
+        raise JobStateError(f"job {job_id!r} was rejected: fix the config and upload it again")
+    if not status.is_terminal:
+        raise JobStateError(f"job {job_id!r} is {status.value}: cancel it first or let it finish")
+    new_id = rerun_id(job_id, runtime.new_token())
+    record, config = new_job_record(
+        stored_config(original, settings),
+        new_id,
+        settings,
+        upload=original.get("upload"),
+        rerun_of=job_id,
+    )
+    return create_and_submit(ddb, batch, settings, record, config, runtime)
+
+
+def rerun_id(job_id: str, token: str) -> str:
+    """`<original>-r<8 hex>`, kept within the 64 characters a job id may have."""
+    suffix = f"-r{token[:RERUN_SUFFIX_CHARS]}"
+    return job_id[: 64 - len(suffix)] + suffix

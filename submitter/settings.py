@@ -1,0 +1,78 @@
+"""What a deployment tells the submitter, read from the environment once, at the edge."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from config import env
+from config.models import NAME_PATTERN
+from config.records import DEFAULT_TTL_DAYS
+
+DEFAULT_LEASE_SECONDS = 300  # the ingest Lambda's timeout is 60 s (terraform); keep a margin
+DEFAULT_REJECTED_PREFIX = "rejected/"
+
+
+@dataclass(frozen=True)
+class Settings:
+    table: str
+    job_definition: str
+    queues: Mapping[str, str]  # priority -> queue name or ARN
+    allowed_buckets: frozenset[str] = field(default_factory=frozenset)  # empty: any bucket
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+    rejected_prefix: str = DEFAULT_REJECTED_PREFIX
+    ttl_days: int = DEFAULT_TTL_DAYS
+
+    @property
+    def priorities(self) -> tuple[str, ...]:
+        return tuple(self.queues)
+
+    def queue_for_priority(self, priority: str) -> str:
+        return self.queues[priority]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Raise KeyError/ValueError naming the variable when the deployment is misconfigured."""
+        return cls(
+            table=_required(environ, env.TABLE_NAME),
+            job_definition=_required(environ, env.JOB_DEFINITION),
+            queues=parse_queues(_required(environ, env.QUEUES)),
+            allowed_buckets=parse_buckets(environ.get(env.ALLOWED_BUCKETS, "")),
+            lease_seconds=int(environ.get(env.SUBMIT_LEASE_SECONDS) or DEFAULT_LEASE_SECONDS),
+            rejected_prefix=environ.get(env.REJECTED_PREFIX) or DEFAULT_REJECTED_PREFIX,
+            ttl_days=int(environ.get(env.RECORD_TTL_DAYS) or DEFAULT_TTL_DAYS),
+        )
+
+
+def parse_queues(setting: str) -> dict[str, str]:
+    """`{"high": "arn:...:job-queue/bs-high", ...}`, or comma-separated names that are both the
+    priority and the queue (`high,normal,low`)."""
+    text = setting.strip()
+    if text.startswith("{"):
+        mapping = json.loads(text)
+        if not isinstance(mapping, dict) or not mapping:
+            raise ValueError(f"{env.QUEUES} must be a non-empty JSON object")
+        if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()):
+            raise ValueError(f"{env.QUEUES} maps priority names to queue names or ARNs")
+        queues = dict(mapping)
+    else:
+        queues = {name.strip(): name.strip() for name in text.split(",") if name.strip()}
+    if not queues:
+        raise ValueError(f"{env.QUEUES} names no queue")
+    for priority in queues:
+        if not re.fullmatch(NAME_PATTERN, priority):
+            raise ValueError(f"{env.QUEUES}: {priority!r} is not a valid priority name")
+    return queues
+
+
+def parse_buckets(setting: str) -> frozenset[str]:
+    return frozenset(name.strip() for name in setting.split(",") if name.strip())
+
+
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise KeyError(f"environment variable {name} is not set")
+    return value

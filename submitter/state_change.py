@@ -1,0 +1,195 @@
+"""EventBridge "Batch Job State Change" events -> the job record, forward only.
+
+The container records RUNNING and SUCCEEDED itself; this side records what the container cannot
+say (killed, spot reclaim, timeout, out of memory, exhausted retries) and fills gaps when the
+container's own writes are missing. A terminal record never changes, so late and repeated events
+are no-ops.
+
+Array jobs: Batch sends events for the parent and for every child (`<parent id>:<index>`).
+A child's RUNNING moves the job to RUNNING; a child's FAILED is noted (which shard, why) but
+does not finish the job; the parent's FAILED does, with the child's details in the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from config import records
+from config.records import KEY, utc_now
+from config.status import TERMINAL, JobStatus
+from submitter.batch import job_id_from_name
+
+logger = logging.getLogger(__name__)
+
+DETAIL_TYPE = "Batch Job State Change"
+MAX_REASON = 1000
+
+
+@dataclass(frozen=True)
+class Change:
+    job_id: str
+    batch_status: str
+    applied: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class BatchJobEvent:
+    """The parts of an event's `detail` this side reads."""
+
+    job_id: str | None
+    batch_job_id: str
+    status: str
+    reason: str
+    attempts: list[dict[str, Any]]
+    array_index: int | None  # set on array children
+    is_array_parent: bool
+
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> BatchJobEvent:
+        detail = event.get("detail") or {}
+        parameters = detail.get("parameters") or {}
+        batch_job_id = detail.get("jobId", "")
+        array = detail.get("arrayProperties") or {}
+        index = array.get("index")
+        if index is None and ":" in batch_job_id:
+            tail = batch_job_id.rsplit(":", 1)[1]
+            index = int(tail) if tail.isdigit() else None
+        return cls(
+            job_id=parameters.get("job_id") or job_id_from_name(detail.get("jobName", "")),
+            batch_job_id=batch_job_id,
+            status=detail.get("status", ""),
+            reason=detail.get("statusReason") or "",
+            attempts=list(detail.get("attempts") or []),
+            array_index=index,
+            is_array_parent=index is None and "size" in array,
+        )
+
+    @property
+    def exit_code(self) -> int | None:
+        """The last attempt's exit code (None when the container never ran or was killed)."""
+        for attempt in reversed(self.attempts):
+            code = (attempt.get("container") or {}).get("exitCode")
+            if code is not None:
+                return int(code)
+        return None
+
+    @property
+    def container_reason(self) -> str:
+        if not self.attempts:
+            return ""
+        return (self.attempts[-1].get("container") or {}).get("reason") or ""
+
+    def failure_reason(self) -> str:
+        parts = [self.reason or "failed"]
+        if self.container_reason and self.container_reason not in self.reason:
+            parts.append(self.container_reason)
+        return "; ".join(parts)[:MAX_REASON]
+
+
+def handle_event(event: dict[str, Any], *, ddb: Any, table: str) -> Change | None:
+    if event.get("detail-type") != DETAIL_TYPE:
+        return None
+    change = BatchJobEvent.from_event(event)
+    if not change.job_id:
+        logger.info("not a batchscore job: %s", change.batch_job_id)
+        return None
+    return apply(ddb, table, change)
+
+
+def apply(ddb: Any, table: str, event: BatchJobEvent) -> Change:
+    job_id = event.job_id or ""
+    if event.array_index is None:
+        # A parent or a single job: remember its Batch id should the submitter have died before
+        # storing it (only while SUBMITTED: a terminal record never changes).
+        _attach_if_missing(ddb, table, job_id, event.batch_job_id)
+
+    if event.status == "RUNNING":
+        # The attempt number is a single job's; an array's children each count their own.
+        single = event.array_index is None and not event.is_array_parent
+        attempt = len(event.attempts) + 1 if single else None
+        applied = records.advance(ddb, table, job_id, JobStatus.RUNNING, attempt=attempt)
+        return Change(job_id, event.status, applied)
+
+    if event.status == "SUCCEEDED":
+        if event.array_index is not None:
+            return Change(job_id, event.status, False, "a child: the last child commits the job")
+        # The container wrote SUCCEEDED with its figures before exiting, so this is normally a
+        # no-op; if the record is still open, Batch's word is all there is.
+        applied = records.advance(
+            ddb,
+            table,
+            job_id,
+            JobStatus.SUCCEEDED,
+            reason="reported by AWS Batch; the job recorded no figures",
+        )
+        return Change(job_id, event.status, applied)
+
+    if event.status == "FAILED":
+        if event.array_index is not None:
+            applied = _note_child_failure(ddb, table, job_id, event)
+            return Change(job_id, event.status, applied, "child failure noted")
+        reason = event.failure_reason()
+        fields: dict[str, Any] = {}
+        if event.exit_code is not None:
+            fields["exit_code"] = event.exit_code
+        if event.is_array_parent:
+            record = records.get_record(ddb, table, job_id) or {}
+            child = record.get("failed_shard")
+            if child:
+                reason = f"{reason}; shard {child['index']}: {child['reason']}"[:MAX_REASON]
+                if child.get("exit_code") is not None:
+                    fields["exit_code"] = child["exit_code"]
+        applied = records.advance(
+            ddb,
+            table,
+            job_id,
+            JobStatus.FAILED,
+            reason=reason,
+            fields=fields,
+            attempt=len(event.attempts) or None,
+        )
+        return Change(job_id, event.status, applied)
+
+    # SUBMITTED, PENDING, RUNNABLE, STARTING: the record says SUBMITTED already.
+    return Change(job_id, event.status, False, "nothing to record")
+
+
+def _attach_if_missing(ddb: Any, table: str, job_id: str, batch_job_id: str) -> None:
+    if batch_job_id:
+        records.conditional_update(
+            ddb,
+            table,
+            job_id,
+            update="SET #b = :b",
+            condition="#s = :submitted AND attribute_not_exists(#b)",
+            names={"#s": "status", "#b": "batch_job_id"},
+            values={":b": batch_job_id, ":submitted": JobStatus.SUBMITTED.value},
+        )
+
+
+def _note_child_failure(ddb: Any, table: str, job_id: str, event: BatchJobEvent) -> bool:
+    """Keep the first failed shard's details for the parent's FAILED; open records only."""
+    detail = {
+        "index": event.array_index,
+        "reason": event.failure_reason(),
+        "exit_code": event.exit_code,
+        "attempts": len(event.attempts),
+        "at": records.timestamp(utc_now()),
+    }
+    terminal = {f":t{i}": status.value for i, status in enumerate(sorted(TERMINAL))}
+    noted = records.conditional_update(
+        ddb,
+        table,
+        job_id,
+        update="SET #c = :child",
+        condition=(
+            "attribute_exists(#k) AND attribute_not_exists(#c) "
+            f"AND NOT #s IN ({', '.join(terminal)})"
+        ),
+        names={"#k": KEY, "#c": "failed_shard", "#s": "status"},
+        values={**terminal, ":child": {k: v for k, v in detail.items() if v is not None}},
+    )
+    return noted is not None

@@ -1,0 +1,27 @@
+"""Lambda entry point for EventBridge "Batch Job State Change" events."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import boto3
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+from config import env
+from submitter.state_change import handle_event
+
+logger = Logger(service="batchscore-state")
+logging.getLogger("submitter")  # the work modules log below it, formatted like `logger`
+copy_config_to_registered_loggers(source_logger=logger, include={"submitter"})
+table = os.environ[env.TABLE_NAME]
+ddb = boto3.client("dynamodb")
+
+
+def handler(event: dict, context: object = None) -> dict:
+    # Not inject_lambda_context: the local runtime calls handlers without a Lambda context.
+    logger.append_keys(request_id=getattr(context, "aws_request_id", None))
+    change = handle_event(event, ddb=ddb, table=table)
+    logger.info("state change", extra={"change": vars(change) if change else None})
+    return {"change": vars(change) if change else None}

@@ -1,0 +1,75 @@
+"""The Lambda entry points themselves: settings from the environment, clients at module level,
+structured logs."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from types import ModuleType, SimpleNamespace
+
+import pytest
+from moto_batch import JOB_DEFINITION
+from submitter_helpers import TABLE, Aws, load_event, s3_event, valid_config
+
+from config import env, records
+
+
+def fresh(name: str) -> ModuleType:
+    sys.modules.pop(name, None)
+    return importlib.import_module(name)
+
+
+@pytest.fixture
+def deployed(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
+    monkeypatch.setenv(env.TABLE_NAME, TABLE)
+    monkeypatch.setenv(env.JOB_DEFINITION, JOB_DEFINITION)
+    monkeypatch.setenv(env.QUEUES, json.dumps(dict(aws.settings.queues)))
+    monkeypatch.setenv(env.ALLOWED_BUCKETS, ",".join(aws.settings.allowed_buckets))
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")
+    return aws
+
+
+CONTEXT = SimpleNamespace(aws_request_id="3f1c0b7e-1111-2222-3333-444455556666")
+
+
+def test_ingest_handler_end_to_end(deployed: Aws, capsys: pytest.CaptureFixture[str]) -> None:
+    module = fresh("submitter.ingest_handler")
+    version = deployed.upload("jobs/churn.json", valid_config(priority="high"))
+
+    result = module.handler(s3_event(("jobs/churn.json", version)), CONTEXT)
+
+    [outcome] = result["outcomes"]
+    assert outcome["action"] == "submitted"
+    record = records.get_record(deployed.ddb, TABLE, outcome["job_id"])
+    assert record["queue"] == "batchscore-high"
+    logs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    [line] = [entry for entry in logs if entry.get("job_id") == outcome["job_id"]]
+    assert line["service"] == "batchscore-ingest"
+    assert line["request_id"] == CONTEXT.aws_request_id
+    assert line["level"] == "INFO"
+
+
+def test_ingest_handler_without_a_lambda_context(deployed: Aws) -> None:
+    module = fresh("submitter.ingest_handler")
+    assert module.handler(load_event("s3-test-event.json")) == {"outcomes": []}
+
+
+def test_state_handler_end_to_end(deployed: Aws) -> None:
+    module = fresh("submitter.state_handler")
+    records.create_record(
+        deployed.ddb,
+        TABLE,
+        {"job_id": "churn-0123456789abcdef", "name": "churn", "status": "SUBMITTED"},
+    )
+    result = module.handler(load_event("batch-failed-oom.json"), CONTEXT)
+    assert result["change"]["applied"]
+    record = records.get_record(deployed.ddb, TABLE, "churn-0123456789abcdef")
+    assert record["status"] == "FAILED"
+    assert record["exit_code"] == 137
+
+
+def test_missing_setting_fails_at_import(deployed: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(env.JOB_DEFINITION)
+    with pytest.raises(KeyError, match=env.JOB_DEFINITION):
+        fresh("submitter.ingest_handler")

@@ -1,0 +1,119 @@
+"""Cancel and rerun, as `batchscore cancel` / `batchscore rerun` call them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from submitter_helpers import TABLE, Aws, s3_event, valid_config
+
+from config import records
+from config.status import JobStatus
+from submitter import jobs
+from submitter.exceptions import JobNotFoundError, JobStateError
+
+
+def submitted(aws: Aws, **overrides):
+    version = aws.upload("jobs/churn.json", valid_config(**overrides))
+    [outcome] = aws.ingest(s3_event(("jobs/churn.json", version)))
+    return outcome
+
+
+def terminations(aws: Aws) -> list[dict]:
+    calls: list[dict] = []
+    aws.batch.meta.events.register(
+        "provide-client-params.batch.TerminateJob", lambda params, **_: calls.append(params)
+    )
+    return calls
+
+
+def test_cancel_terminates_the_batch_job_and_records_cancelled(aws: Aws) -> None:
+    job = submitted(aws, shards=3)
+    calls = terminations(aws)
+
+    assert jobs.cancel(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
+
+    record = records.get_record(aws.ddb, TABLE, job.job_id)
+    assert record["status"] == "CANCELLED"
+    assert record["status_reason"] == jobs.CANCEL_REASON
+    # the array parent: Batch terminates its children with it
+    assert calls == [{"jobId": job.batch_job_id, "reason": jobs.CANCEL_REASON}]
+
+
+def test_cancel_of_a_finished_job_changes_nothing(aws: Aws) -> None:
+    job = submitted(aws)
+    records.advance(aws.ddb, TABLE, job.job_id, JobStatus.SUCCEEDED)
+    calls = terminations(aws)
+    assert not jobs.cancel(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
+    assert records.get_record(aws.ddb, TABLE, job.job_id)["status"] == "SUCCEEDED"
+    assert calls == []
+
+
+def test_cancel_again_resends_terminate(aws: Aws) -> None:
+    job = submitted(aws)
+    jobs.cancel(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
+    calls = terminations(aws)
+    assert not jobs.cancel(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
+    assert [c["jobId"] for c in calls] == [job.batch_job_id]
+
+
+def test_cancel_of_an_unknown_job(aws: Aws) -> None:
+    with pytest.raises(JobNotFoundError):
+        jobs.cancel(aws.ddb, aws.batch, aws.settings, "nope", runtime=aws.runtime)
+
+
+def test_a_submission_that_lands_after_cancel_is_terminated(aws: Aws) -> None:
+    # GIVEN a cancel that arrives while the submission is between SubmitJob and the record update
+    version = aws.upload("jobs/churn.json", valid_config())
+    calls = terminations(aws)
+    cancelled: list[str] = []
+
+    def cancel_now(parsed, **_):
+        job_id = parsed["jobName"].removeprefix("batchscore-")
+        jobs.cancel(aws.ddb, aws.batch, aws.settings, job_id, runtime=aws.runtime)
+        cancelled.append(parsed["jobId"])
+
+    aws.batch.meta.events.register("after-call.batch.SubmitJob", cancel_now)
+    [outcome] = aws.ingest(s3_event(("jobs/churn.json", version)))
+    # THEN the record stays CANCELLED and the new Batch job is terminated
+    assert records.get_record(aws.ddb, TABLE, outcome.job_id)["status"] == "CANCELLED"
+    assert [c["jobId"] for c in calls][-1] == cancelled[0] == outcome.batch_job_id
+
+
+def test_rerun_submits_the_stored_config_as_a_new_linked_job(aws: Aws) -> None:
+    job = submitted(aws, priority="low", shards=2)
+    records.advance(aws.ddb, TABLE, job.job_id, JobStatus.FAILED, reason="spot")
+
+    again = jobs.rerun(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
+
+    assert again.action == "submitted"
+    assert again.job_id != job.job_id
+    assert again.job_id.startswith(job.job_id[:40])
+    assert len(again.job_id) <= 64
+    record = records.get_record(aws.ddb, TABLE, again.job_id)
+    assert record["rerun_of"] == job.job_id
+    assert record["status"] == "SUBMITTED"
+    assert record["queue"] == "batchscore-low"
+    assert json.loads(record["config"])["job_id"] == again.job_id
+    described = aws.describe(again.batch_job_id)
+    assert described["parameters"]["job_id"] == again.job_id
+    assert described["arrayProperties"]["size"] == 2
+    assert len(aws.batch_jobs("low")) == 2
+
+
+def test_rerun_refuses_running_and_rejected_jobs(aws: Aws) -> None:
+    job = submitted(aws)
+    with pytest.raises(JobStateError, match="SUBMITTED"):
+        jobs.rerun(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
+    bad = aws.upload("jobs/bad.json", valid_config(shards=0))
+    [rejected] = aws.ingest(s3_event(("jobs/bad.json", bad)))
+    with pytest.raises(JobStateError, match="rejected"):
+        jobs.rerun(aws.ddb, aws.batch, aws.settings, rejected.job_id, runtime=aws.runtime)
+    with pytest.raises(JobNotFoundError):
+        jobs.rerun(aws.ddb, aws.batch, aws.settings, "nope", runtime=aws.runtime)
+
+
+def test_rerun_id_fits_64_characters() -> None:
+    long_id = "a" * 64
+    assert len(jobs.rerun_id(long_id, "0123456789abcdef")) == 64
+    assert jobs.rerun_id("churn", "0123456789abcdef") == "churn-r01234567"
