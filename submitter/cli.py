@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
-import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -13,6 +14,8 @@ from config import env
 from config.deployment import queue_names
 from config.exceptions import ConfigError, Problem
 from config.parsing import MAX_CONFIG_BYTES, parse_config
+from submitter import cli_jobs
+from submitter.exceptions import SubmitterError
 
 EXIT_OK = 0
 EXIT_INVALID = 2
@@ -79,9 +82,55 @@ def validate(
     raise typer.Exit(EXIT_INVALID if any(results.values()) else EXIT_OK)
 
 
-def main() -> None:  # pragma: no cover - console-script entry point
-    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
-    app()
+def one_line(command: Callable[..., None]) -> Callable[..., None]:
+    """Turn the errors a user can meet into one clear line and exit 1, not a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            command(*args, **kwargs)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(EXIT_INVALID) from None
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            typer.echo(f"error: AWS {error.get('Code')}: {error.get('Message')}", err=True)
+            raise typer.Exit(1) from None
+        except (SubmitterError, BotoCoreError, OSError, KeyError, ValueError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+for _name, _command in (
+    ("submit", cli_jobs.submit),
+    ("status", cli_jobs.status),
+    ("list", cli_jobs.list_),
+    ("logs", cli_jobs.logs),
+    ("cancel", cli_jobs.cancel),
+    ("rerun", cli_jobs.rerun),
+):
+    app.command(_name)(one_line(_command))
+
+
+@app.command()
+def score(
+    config_file: Annotated[Path, typer.Argument(help="A job-config JSON file.", metavar="CONFIG")],
+) -> None:
+    """Score CONFIG here, directly (what the container does); local paths need no AWS at all."""
+    try:
+        from job.cli import main as job_main
+    except ImportError as exc:
+        typer.echo(
+            f"error: scoring needs the job extra ({exc.name}): pip install 'batchscore[job]'"
+        )
+        raise typer.Exit(1) from None
+    raise typer.Exit(job_main(["score", str(config_file)]))
 
 
 # -- local stack (submitter/local) ----------------------------------------------------------------
