@@ -47,9 +47,8 @@ check-schema: install ## fail when the committed schema or reference is stale
 	$(RUN) python -m config.schema --check
 	$(RUN) python -m config.reference --check
 
-demo: ## the whole pipeline on the embedded emulator (arrives with the local-runtime issue)
-	@echo "make demo arrives with the local runtime (issue: local runtime, CLI and make demo)." >&2
-	@exit 1
+demo: install ## the whole pipeline on the embedded emulator (no AWS account needed)
+	@$(RUN) batchscore demo
 
 clean: ## remove the environments and build output
 	rm -rf $(VENV) $(TOOLS) build .pytest_cache .ruff_cache

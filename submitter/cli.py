@@ -133,6 +133,21 @@ def score(
     raise typer.Exit(job_main(["score", str(config_file)]))
 
 
+@app.command()
+def demo(
+    rows: Annotated[int, typer.Option(min=100, help="Customers in the demo's input.")] = 20_000,
+    timeout: Annotated[float, typer.Option(help="Seconds the jobs may take.")] = 50,
+) -> None:
+    """The whole pipeline on the embedded stack: five uploads, their jobs, a summary; exit 0 only
+    when every expected outcome happened."""
+    try:
+        from submitter.local.demo import run_demo
+    except ImportError as exc:
+        typer.echo(f"error: the demo needs {exc.name}: run `make install`", err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(0 if run_demo(rows=rows, timeout=timeout) else 1)
+
+
 # -- local stack (submitter/local) ----------------------------------------------------------------
 
 local_app = typer.Typer(

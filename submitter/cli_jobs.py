@@ -62,14 +62,7 @@ def submit(
     config = parse_config(raw, queues=tuple(parse_queues(target.setting("BATCHSCORE_QUEUES"))))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     key = f"jobs/{file.stem}-{stamp}.json"
-    put = target.client("s3").put_object(
-        Bucket=target.jobs_bucket, Key=key, Body=raw, ContentType="application/json"
-    )
-    version = put.get("VersionId")
-    job_id = config.job_id
-    if job_id is None and version:
-        upload = Upload(target.jobs_bucket, key, f"version:{version}", version, len(raw), raw)
-        job_id = upload.derived_job_id()
+    job_id = upload_config(target.client("s3"), target.jobs_bucket, key, raw, config.job_id)
     summary = {"upload": f"s3://{target.jobs_bucket}/{key}", "job_id": job_id}
     if not wait or job_id is None:
         _emit(summary, as_json, f"uploaded {summary['upload']}; job id {job_id or '(derived)'}")
@@ -78,6 +71,19 @@ def submit(
     _emit(public(record), as_json, None)
     if record["status"] != JobStatus.SUCCEEDED:
         raise typer.Exit(1)
+
+
+def upload_config(s3: Any, bucket: str, key: str, raw: bytes, job_id: str | None) -> str | None:
+    """Upload a config; return its job id: the config's own, or the one the ingest Lambda will
+    derive from this upload's version (None when the bucket is not versioned)."""
+    from submitter.ingest import Upload  # the job id derivation, shared with the Lambda
+
+    put = s3.put_object(Bucket=bucket, Key=key, Body=raw, ContentType="application/json")
+    version = put.get("VersionId")
+    if job_id is None and version:
+        upload = Upload(bucket, key, f"version:{version}", version, len(raw), raw)
+        job_id = upload.derived_job_id()
+    return job_id
 
 
 def follow(target: Target, job_id: str, *, timeout: float, quiet: bool = False) -> dict[str, Any]:

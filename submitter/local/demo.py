@@ -1,0 +1,276 @@
+"""`make demo` / `batchscore demo`: the whole pipeline on the embedded stack, in under a minute.
+
+It trains a small model (saved with skops), uploads it and the input data, then uploads five job
+configs the way a user would: a high, a normal and a low priority job, an invalid config, and a job
+whose first attempt fails transiently (the local Batch makes it exit 3) and whose retry succeeds.
+The real ingest and state-change handlers and the real container (`python -m job run`) do the rest.
+It shows a live table while the jobs run, then a summary and a few predictions, and returns True
+only when every expected outcome happened.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from config.records import get_record
+from config.retry import EXIT_TRANSIENT
+from config.status import JobStatus
+from submitter import ingest, state_change
+from submitter.batch import job_name
+from submitter.cli_jobs import upload_config
+from submitter.local.stack import LocalStack
+from submitter.settings import Settings
+from submitter.views import jobs_table, status_text
+
+FEATURES = [f"f{i}" for i in range(6)]
+
+
+@dataclass
+class DemoJob:
+    label: str
+    config: dict[str, Any]
+    expect_status: JobStatus
+    expect_attempts: int | None = None
+    expect_reason: str | None = None
+    flaky: bool = False
+    job_id: str | None = None
+
+
+def demo_jobs(bucket: str, rows: int) -> list[DemoJob]:
+    data = f"s3://{bucket}"
+    model = {"uri": f"{data}/models/churn.skops"}
+
+    def config(name: str, **extra: Any) -> dict[str, Any]:
+        base = {
+            "name": name,
+            "model": model,
+            "input": {"uri": f"{data}/input/customers.parquet", "features": FEATURES},
+            "output": {"uri": f"{data}/output/{name}/", "passthrough": ["customer_id"]},
+        }
+        return base | extra
+
+    proba = {"uri": f"{data}/output/churn-high/", "passthrough": ["customer_id"]}
+    return [
+        DemoJob(
+            "high priority, Parquet -> Parquet, predict_proba",
+            config("churn-high", priority="high", output=proba | {"predict": "predict_proba"}),
+            JobStatus.SUCCEEDED,
+            expect_attempts=1,
+        ),
+        DemoJob(
+            "normal priority, Parquet -> CSV",
+            config(
+                "churn-normal",
+                priority="normal",
+                output={
+                    "uri": f"{data}/output/churn-normal/",
+                    "passthrough": ["customer_id"],
+                    "format": "csv",
+                },
+            ),
+            JobStatus.SUCCEEDED,
+            expect_attempts=1,
+        ),
+        DemoJob(
+            "low priority, CSV -> Parquet, 2 shards",
+            config(
+                "churn-low",
+                priority="low",
+                shards=2,
+                input={"uri": f"{data}/input/customers.csv", "features": FEATURES},
+            ),
+            JobStatus.SUCCEEDED,
+        ),
+        DemoJob(
+            "invalid: a pickle model without its SHA-256 pin",
+            config("churn-unpinned", model={"uri": f"{data}/models/churn.pkl"}),
+            JobStatus.REJECTED,
+            expect_reason="model.sha256",
+        ),
+        DemoJob(
+            "first attempt fails transiently (exit 3), the retry succeeds",
+            config("churn-flaky", job_id="churn-flaky", priority="normal"),
+            JobStatus.SUCCEEDED,
+            expect_attempts=2,
+            flaky=True,
+        ),
+    ]
+
+
+def write_inputs(s3: Any, bucket: str, rows: int) -> None:
+    """A trained model (skops) and the same customers as Parquet and CSV."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(7)
+    features = rng.normal(size=(rows, len(FEATURES)))
+    weights = np.array([1.5, -2.0, 0.7, 0.0, 1.1, -0.4])
+    labels = (features @ weights + rng.normal(scale=0.5, size=rows) > 0).astype(int)
+    model = LogisticRegression().fit(features[:2000], labels[:2000])
+    s3.put_object(Bucket=bucket, Key="models/churn.skops", Body=sio.dumps(model))
+
+    columns = {"customer_id": pa.array([f"c{i:06d}" for i in range(rows)])}
+    columns |= {name: pa.array(features[:, i]) for i, name in enumerate(FEATURES)}
+    table = pa.table(columns)
+    parquet, csv = io.BytesIO(), io.BytesIO()
+    pq.write_table(table, parquet)
+    pacsv.write_csv(table, csv)
+    s3.put_object(Bucket=bucket, Key="input/customers.parquet", Body=parquet.getvalue())
+    s3.put_object(Bucket=bucket, Key="input/customers.csv", Body=csv.getvalue())
+
+
+def run_demo(console: Console | None = None, *, rows: int = 20_000, timeout: float = 50) -> bool:
+    console = console or Console()
+    started = time.monotonic()
+    with console.status("starting the local stack (AWS emulator + local Batch)..."):
+        stack = LocalStack(max_vcpus=2).start()
+    try:
+        s3, ddb = stack.client("s3"), stack.client("dynamodb")
+        settings = Settings.from_env(stack.env)
+        stack.on_upload = lambda event: ingest.handle_event(
+            event, s3=s3, ddb=ddb, batch=stack.batch, settings=settings
+        )
+        stack.on_batch_event = lambda event: state_change.handle_event(
+            event, ddb=ddb, table=settings.table
+        )
+        console.print(f"local stack up at {stack.endpoint_url} (queues: {', '.join(stack.queues)})")
+        with console.status("training a model and writing input data..."):
+            write_inputs(s3, stack.names.data_bucket, rows)
+        console.print(
+            f"model s3://{stack.names.data_bucket}/models/churn.skops, {rows:,} customers"
+        )
+
+        jobs = demo_jobs(stack.names.data_bucket, rows)
+        for job in jobs:
+            if job.flaky:
+                stack.batch.inject_exit(job_name(job.config["job_id"]), EXIT_TRANSIENT, attempts=1)
+            raw = json.dumps(job.config, indent=2).encode()
+            key = f"jobs/{job.config['name']}.json"
+            job.job_id = upload_config(
+                s3, stack.names.jobs_bucket, key, raw, job.config.get("job_id")
+            )
+            console.print(f"uploaded s3://{stack.names.jobs_bucket}/{key}: {job.label}")
+
+        records = follow_jobs(console, ddb, settings.table, jobs, timeout)
+        console.print(summary_table(jobs, records))
+        show_predictions(console, s3, records.get(jobs[0].job_id or ""))
+        ok = check(console, s3, stack.names.jobs_bucket, jobs, records, settings.rejected_prefix)
+    finally:
+        with console.status("stopping the local stack..."):
+            stack.stop()
+    verdict = "every expected outcome happened" if ok else "some outcomes were not as expected"
+    console.print(
+        f"demo {'passed' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s: {verdict}"
+    )
+    return ok
+
+
+def follow_jobs(
+    console: Console, ddb: Any, table: str, jobs: list[DemoJob], timeout: float
+) -> dict[str, dict[str, Any]]:
+    deadline = time.monotonic() + timeout
+    records: dict[str, dict[str, Any]] = {}
+    with Live(console=console, auto_refresh=False) as live:
+        while True:
+            for job in jobs:
+                found = get_record(ddb, table, job.job_id) if job.job_id else None
+                if found is not None:
+                    records[job.job_id] = found
+            shown = [records[j.job_id] for j in jobs if j.job_id in records]
+            live.update(jobs_table(shown, title="jobs (live)"), refresh=True)
+            done = len(shown) == len(jobs) and all(
+                JobStatus(r["status"]).is_terminal for r in shown
+            )
+            if done or time.monotonic() > deadline:
+                return records
+            time.sleep(0.25)
+
+
+def summary_table(jobs: list[DemoJob], records: dict[str, dict[str, Any]]) -> Table:
+    table = Table(title="summary", header_style="bold")
+    for column in ("job", "status", "queue", "attempts", "rows", "output / reason"):
+        table.add_column(column, overflow="fold")
+    for job in jobs:
+        record = records.get(job.job_id or "", {})
+        status = record.get("status", "missing")
+        detail = record.get("output_uri") or record.get("status_reason", "")
+        table.add_row(
+            f"{job.job_id}\n[dim]{job.label}[/dim]",
+            status_text(status),
+            record.get("queue", ""),
+            str(record.get("attempts", "")),
+            f"{record['rows']:,}" if isinstance(record.get("rows"), int) else "",
+            detail,
+        )
+    return table
+
+
+def show_predictions(console: Console, s3: Any, record: dict[str, Any] | None) -> None:
+    """The first rows of a committed output, found through its manifest."""
+    import pyarrow.parquet as pq
+
+    if not record or not record.get("manifest_uri"):
+        return
+    bucket, key = record["manifest_uri"].removeprefix("s3://").split("/", 1)
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    first = manifest["parts"][0]
+    part_uri = first["uri"] if isinstance(first, dict) else first
+    part_bucket, part_key = part_uri.removeprefix("s3://").split("/", 1)
+    body = s3.get_object(Bucket=part_bucket, Key=part_key)["Body"].read()
+    head = pq.read_table(io.BytesIO(body)).slice(0, 5).to_pylist()
+    table = Table(title=f"a few predictions ({part_uri})", header_style="bold")
+    for column in head[0]:
+        table.add_column(column)
+    for row in head:
+        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
+    console.print(table)
+
+
+def check(
+    console: Console,
+    s3: Any,
+    jobs_bucket: str,
+    jobs: list[DemoJob],
+    records: dict[str, dict[str, Any]],
+    rejected_prefix: str,
+) -> bool:
+    results: list[tuple[str, bool]] = []
+    for job in jobs:
+        record = records.get(job.job_id or "", {})
+        results.append(
+            (f"{job.job_id} is {job.expect_status}", record.get("status") == job.expect_status)
+        )
+        if job.expect_status == JobStatus.SUCCEEDED:
+            priority = job.config.get("priority", "normal")
+            results.append(
+                (f"{job.job_id} ran on the {priority} queue", record.get("queue") == priority)
+            )
+        if job.expect_attempts is not None:
+            results.append(
+                (
+                    f"{job.job_id} took {job.expect_attempts} attempt(s)",
+                    record.get("attempts") == job.expect_attempts,
+                )
+            )
+        if job.expect_reason is not None:
+            reason = record.get("status_reason", "")
+            results.append(
+                (f"{job.job_id}'s reason names {job.expect_reason}", job.expect_reason in reason)
+            )
+            kept = s3.list_objects_v2(Bucket=jobs_bucket, Prefix=rejected_prefix).get("KeyCount", 0)
+            results.append(("the rejected config is kept", kept > 0))
+    for text, passed in results:
+        console.print(f"[{'green' if passed else 'red'}]{'ok ' if passed else 'NOT'}[/] {text}")
+    return all(passed for _, passed in results)
