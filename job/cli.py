@@ -21,7 +21,7 @@ from config import ConfigError, parse_config, validate_document
 from config import env as envnames
 from config.retry import EXIT_OK, EXIT_PERMANENT
 from job import logs, status
-from job.exceptions import JobError, PermanentError, RecordError
+from job.exceptions import JobError, PermanentError, RecordError, translate_os_error
 from job.inputs import DEFAULT_BATCH_ROWS
 from job.output import DEFAULT_PART_ROWS
 from job.runner import Outcome, Settings, commit_shards, score_shard
@@ -56,10 +56,10 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     except ConfigError as exc:
         log.error("invalid job config", extra={"problems": [str(p) for p in exc.problems]})
         return EXIT_PERMANENT
+    except OSError as exc:  # I/O that no call site translated: treat as the storage layer does
+        return _failed(translate_os_error(exc, "I/O"))
     except JobError as exc:
-        kind = "permanent" if isinstance(exc, PermanentError) else "transient"
-        log.error(str(exc), extra={"error": type(exc).__name__, "kind": kind})
-        return exc.exit_code
+        return _failed(exc)
     except Exception:  # a bug: the same code on the same input would fail again
         log.exception("unexpected error")
         return EXIT_PERMANENT
@@ -67,6 +67,12 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     sys.stdout.flush()
     print(json.dumps(outcome.summary()), flush=True)
     return EXIT_OK
+
+
+def _failed(exc: JobError) -> int:
+    kind = "permanent" if isinstance(exc, PermanentError) else "transient"
+    log.error(str(exc), extra={"error": type(exc).__name__, "kind": kind})
+    return exc.exit_code
 
 
 def score_command(arguments: argparse.Namespace, context: dict[str, Any]) -> Outcome:
