@@ -204,21 +204,26 @@ def test_overwrite_replaces_output_and_stale_parts(scratch, run_score) -> None:
     assert scratch.manifest()["rows"] == 3000
 
 
-def test_a_failure_mid_write_leaves_no_manifest(scratch, run_score, monkeypatch) -> None:
-    # GIVEN a committed output and an overwrite that fails after some parts are written
-    assert run_score(scratch.config())[0] == EXIT_OK
+def crash_on_write(monkeypatch, number: int) -> None:
+    """Make the `number`-th batch written raise an I/O error (once)."""
     from job.output import PartWriter
 
     original = PartWriter.write
     calls = {"n": 0}
 
-    def failing(self, batch):
+    def write(self, batch):
         calls["n"] += 1
-        if calls["n"] == 4:
-            raise OSError("disk went away")
+        if calls["n"] == number:
+            raise OSError("connection reset")
         original(self, batch)
 
-    monkeypatch.setattr(PartWriter, "write", failing)
+    monkeypatch.setattr(PartWriter, "write", write)
+
+
+def test_a_failure_mid_write_leaves_no_manifest(scratch, run_score, monkeypatch) -> None:
+    # GIVEN a committed output and an overwrite that fails after some parts are written
+    assert run_score(scratch.config())[0] == EXIT_OK
+    crash_on_write(monkeypatch, 4)
     code, _ = run_score(
         scratch.config(**{"output.overwrite": True}), "--batch-rows", "500", "--part-rows", "500"
     )
@@ -234,19 +239,7 @@ def test_a_retried_attempt_ends_with_the_same_output_as_a_clean_run(
     args = ("--batch-rows", "500", "--part-rows", "1000")
     clean = tmp_path / "clean"
     assert run_score(scratch.config(**{"output.uri": f"{clean}/"}), *args)[0] == EXIT_OK
-
-    from job.output import PartWriter
-
-    original = PartWriter.write
-    calls = {"n": 0}
-
-    def crash_once(self, batch):
-        calls["n"] += 1
-        if calls["n"] == 5:
-            raise OSError("connection reset")
-        original(self, batch)
-
-    monkeypatch.setattr(PartWriter, "write", crash_once)
+    crash_on_write(monkeypatch, 5)
     assert run_score(scratch.config(), *args)[0] == EXIT_TRANSIENT
     assert run_score(scratch.config(), *args)[0] == EXIT_OK  # the retry
 
