@@ -116,3 +116,7 @@ def read_output(manifest: dict[str, Any]) -> pa.Table:
 def expected_proba(estimator: Any, data: pa.Table) -> np.ndarray:
     frame = pd.DataFrame({name: data[name].to_numpy() for name in estimator.feature_names_in_})
     return estimator.predict_proba(frame)
+
+
+def parquet_ids(raw: bytes) -> list[int]:
+    return pq.read_table(pa.BufferReader(raw), columns=["id"])["id"].to_pylist()
