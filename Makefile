@@ -51,3 +51,10 @@ demo: ## the whole pipeline on the embedded emulator (arrives with the local-run
 
 clean: ## remove the environments and build output
 	rm -rf $(VENV) $(TOOLS) build .pytest_cache .ruff_cache
+
+# ---- job: the scoring container (job/, benchmarks/bench_score.py) ----------------------------
+.PHONY: bench-score
+BENCH_ARGS ?=
+
+bench-score: install ## benchmark `python -m job score` (4M rows; BENCH_ARGS="--rows 1000000")
+	$(RUN) python benchmarks/bench_score.py $(BENCH_ARGS)

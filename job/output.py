@@ -172,7 +172,9 @@ class PartWriter:
         with storage_errors(f"writing {self.parts[-1].uri}"):
             self._stream = self._fs.open_output_stream(path)
             if self._format == "parquet":
-                self._writer = pq.ParquetWriter(self._stream, self._schema)
+                self._writer = pq.ParquetWriter(
+                    self._stream, self._schema, use_dictionary=_dictionary_columns(self._schema)
+                )
             else:
                 self._writer = pacsv.CSVWriter(self._stream, self._schema)
         self._rows_in_part = 0
@@ -185,6 +187,18 @@ class PartWriter:
             self._stream.close()
         self.parts[-1] = Part(self.parts[-1].uri, self._rows_in_part)
         self._writer = self._stream = None
+
+
+def _dictionary_columns(schema: pa.Schema) -> list[str]:
+    """Dictionary-encode text columns only: on unique numbers (ids, probabilities) the encoder
+    builds a dictionary, gives up and falls back, which made writing 6x slower (measured)."""
+    return [
+        field.name
+        for field in schema
+        if pa.types.is_string(field.type)
+        or pa.types.is_large_string(field.type)
+        or pa.types.is_dictionary(field.type)
+    ]
 
 
 def merge_shard_markers(output: Location, job_id: str, shards: int) -> list[dict[str, Any]]:

