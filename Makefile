@@ -72,3 +72,10 @@ package: $(UV) ## build/submitter.zip for Lambda (ARCH=x86_64|arm64); prints its
 
 bench-submit: install ## ingest benchmark against a moto server (not a test)
 	$(RUN) python benchmarks/bench_submit.py
+
+# ---- job: the scoring container (job/, benchmarks/bench_score.py) ----------------------------
+.PHONY: bench-score
+BENCH_ARGS ?=
+
+bench-score: install ## benchmark `python -m job score` (4M rows; BENCH_ARGS="--rows 1000000")
+	$(RUN) python benchmarks/bench_score.py $(BENCH_ARGS)

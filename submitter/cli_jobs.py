@@ -54,7 +54,6 @@ def submit(
     as_json: AsJson = False,
 ) -> None:
     """Upload FILE under the jobs bucket's `jobs/` prefix; the ingest Lambda takes it from there."""
-    from submitter.ingest import Upload
     from submitter.settings import parse_queues
 
     target = _target(local, terraform_dir)

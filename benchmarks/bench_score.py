@@ -1,0 +1,382 @@
+"""Benchmark of the scoring container against its limits and the seed-era script.
+
+    make bench-score                       # 4M rows (the issue's size)
+    make bench-score BENCH_ARGS="--rows 1000000"
+    .venv/bin/python benchmarks/bench_score.py --rows 200000 --skip-scaling   # a quick look
+
+Inputs: `--rows` rows x 20 float features + an int64 `id`, as one Parquet file (row groups of
+131072 rows) and one CSV file, generated once into `bench-data/` (gitignored). Models: a
+LogisticRegression and a HistGradientBoostingClassifier, fitted on 50k rows, saved with skops.
+
+Every variant runs in its own process; its peak RSS is that process's `ru_maxrss` (os.wait4), so
+one variant's memory never shows in another's. Rates are rows / the variant's own working time
+(imports and interpreter start excluded; for `python -m job score` the job's own `seconds`,
+which include loading the model and planning the input).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+FEATURES = [f"f{i:02d}" for i in range(20)]
+ROW_GROUP = 131_072
+CHUNK = 500_000
+HGB_TRUSTED = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
+MODELS = ("logreg", "hgb")
+PASSIVE = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+# --- data and models (parent process) ---------------------------------------------------------
+
+
+def generate(folder: Path, rows: int) -> dict[str, Path]:
+    """Parquet and CSV inputs of `rows` rows, written chunk by chunk (bounded memory)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"parquet": folder / "data.parquet", "csv": folder / "data.csv"}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    rng = np.random.default_rng(42)
+    schema = pa.schema([("id", pa.int64())] + [(f, pa.float64()) for f in FEATURES])
+    with (
+        pq.ParquetWriter(temporary(paths["parquet"]), schema) as parquet,
+        pacsv.CSVWriter(temporary(paths["csv"]), schema) as csv,
+    ):
+        for start in range(0, rows, CHUNK):
+            size = min(CHUNK, rows - start)
+            arrays = [pa.array(np.arange(start, start + size, dtype=np.int64))]
+            arrays += [pa.array(rng.normal(size=size)) for _ in FEATURES]
+            table = pa.Table.from_arrays(arrays, schema=schema)
+            parquet.write_table(table, row_group_size=ROW_GROUP)
+            csv.write_table(table)
+    for kind, path in paths.items():
+        temporary(path).rename(path)
+        print(f"generated {path} ({path.stat().st_size / 2**20:.0f} MiB, {kind})", file=sys.stderr)
+    return paths
+
+
+def temporary(path: Path) -> Path:
+    return path.with_name(path.name + ".tmp")
+
+
+def fit_models(folder: Path) -> dict[str, Path]:
+    import numpy as np
+    import pandas as pd
+    import skops.io as sio
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {name: folder / f"{name}.skops" for name in MODELS}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(rng.normal(size=(50_000, len(FEATURES))), columns=FEATURES)
+    signal = frame["f00"] + 0.5 * frame["f01"] * frame["f02"] - frame["f03"].abs()
+    labels = (signal + rng.normal(scale=0.5, size=len(frame)) > 0).astype(int)
+    sio.dump(LogisticRegression(max_iter=500).fit(frame, labels), paths["logreg"])
+    sio.dump(HistGradientBoostingClassifier(random_state=0).fit(frame, labels), paths["hgb"])
+    return paths
+
+
+# --- variants (each in a child process) -------------------------------------------------------
+
+
+def load(model_path: str) -> Any:
+    import skops.io as sio
+
+    return sio.load(model_path, trusted=HGB_TRUSTED if "hgb" in model_path else None)
+
+
+def variant_predict(args: argparse.Namespace) -> dict[str, Any]:
+    """The limit: predict_proba alone on the whole input, already in memory."""
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(args.input, columns=FEATURES)
+    matrix = np.column_stack([table[f].to_numpy() for f in FEATURES])
+    del table
+    model = load(args.model)
+    started = time.perf_counter()
+    model.predict_proba(matrix)
+    return {"rows": len(matrix), "seconds": time.perf_counter() - started}
+
+
+def variant_io_floor(args: argparse.Namespace) -> dict[str, Any]:
+    """The I/O floor: stream the input and write an output of the job's shape (id + 2 floats),
+    no model; the job's own batch size and formats."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    started = time.perf_counter()
+    rows = 0
+    columns = ["id", *FEATURES]
+    if args.input.endswith(".parquet"):
+        reader = pq.ParquetFile(args.input).iter_batches(batch_size=65_536, columns=columns)
+    else:
+        reader = pacsv.open_csv(args.input, read_options=pacsv.ReadOptions(block_size=1 << 24))
+    writer = None
+    for batch in reader:
+        out = pa.record_batch(
+            [batch.column(0), batch.column(1), batch.column(2)], names=["id", "proba_0", "proba_1"]
+        )
+        if writer is None:
+            sink = args.output + ("part.parquet" if args.input.endswith(".parquet") else "part.csv")
+            Path(args.output).mkdir(parents=True, exist_ok=True)
+            writer = (
+                pq.ParquetWriter(sink, out.schema)
+                if sink.endswith(".parquet")
+                else pacsv.CSVWriter(sink, out.schema)
+            )
+        writer.write_batch(out)
+        rows += out.num_rows
+    writer.close()
+    return {"rows": rows, "seconds": time.perf_counter() - started}
+
+
+def variant_seed(args: argparse.Namespace) -> dict[str, Any]:
+    """The seed-era script: the whole CSV in pandas, predict_proba, to_csv."""
+    import pandas as pd
+
+    model = load(args.model)
+    started = time.perf_counter()
+    frame = pd.read_csv(args.input)
+    proba = model.predict_proba(frame[FEATURES])
+    out = pd.DataFrame({"id": frame["id"], "proba_0": proba[:, 0], "proba_1": proba[:, 1]})
+    Path(args.output).mkdir(parents=True, exist_ok=True)
+    out.to_csv(args.output + "part.csv", index=False)
+    return {"rows": len(frame), "seconds": time.perf_counter() - started}
+
+
+VARIANTS = {"predict": variant_predict, "io-floor": variant_io_floor, "seed": variant_seed}
+
+
+def run_child(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a process; its last stdout line is JSON; add its peak RSS (MiB) and wall seconds."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env, cwd=ROOT, text=True)
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{output[-2000:]}")
+    result = json.loads(output.strip().splitlines()[-1])
+    result["wall"] = time.perf_counter() - started
+    result["rss_mib"] = usage.ru_maxrss / 1024  # KiB on Linux
+    return result
+
+
+def run_variant(
+    name: str, input_path: Path, model: Path, output: Path, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return run_child(
+        [
+            sys.executable,
+            __file__,
+            "--variant",
+            name,
+            "--input",
+            str(input_path),
+            "--model",
+            str(model),
+            "--output",
+            f"{output}/",
+        ],
+        env={**os.environ, **(env or {})},
+    )
+
+
+def run_job(
+    input_path: Path, model: Path, output: Path, output_format: str, job_args: list[str]
+) -> dict[str, Any]:
+    config = {
+        "name": "bench",
+        "model": {"uri": str(model)},
+        "input": {"uri": str(input_path)},
+        "output": {
+            "uri": f"{output}/",
+            "format": output_format,
+            "passthrough": ["id"],
+            "predict": "predict_proba",
+            "overwrite": True,
+        },
+    }
+    if "hgb" in model.name:
+        config["model"]["trusted_types"] = HGB_TRUSTED
+    path = output.parent / f"{output.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config))
+    return run_child([sys.executable, "-m", "job", "score", str(path), *job_args])
+
+
+# --- the table -----------------------------------------------------------------------------------
+
+
+def measure(rows: int, data: Path, job_args: list[str]) -> list[dict[str, Any]]:
+    inputs = generate(data / f"rows-{rows}", rows)
+    models = fit_models(data / "models")
+    scratch = data / "out"
+    results = []
+
+    def record(variant: str, model: str, result: dict[str, Any]) -> None:
+        result.update(variant=variant, model=model, rate=result["rows"] / result["seconds"])
+        results.append(result)
+        print(
+            f"  {variant:<24} {model:<7} {result['rate']:>12,.0f} rows/s "
+            f"{result['rss_mib']:>7.0f} MiB",
+            file=sys.stderr,
+        )
+
+    for model in MODELS:
+        # Once as a plain script runs, once with the OpenMP setting the job uses (job/__main__):
+        # the better of the two is the limit.
+        for label, env in (("predict-only", {}), ("predict-only omp-passive", PASSIVE)):
+            result = run_variant("predict", inputs["parquet"], models[model], scratch / "p", env)
+            record(label, model, result)
+    for kind in ("parquet", "csv"):
+        record(
+            f"io-floor {kind}",
+            "-",
+            run_variant("io-floor", inputs[kind], models["logreg"], scratch / f"io-{kind}"),
+        )
+    record(
+        "seed pandas csv",
+        "logreg",
+        run_variant("seed", inputs["csv"], models["logreg"], scratch / "seed"),
+    )
+    for model in MODELS:
+        for kind in ("parquet", "csv"):
+            result = run_job(
+                inputs[kind], models[model], scratch / f"job-{kind}-{model}", kind, job_args
+            )
+            record(f"job {kind}->{kind}", model, result)
+    return results
+
+
+def predict_limit(results: list[dict[str, Any]], model: str) -> float:
+    return max(
+        r["rate"]
+        for r in results
+        if r["variant"].startswith("predict-only") and r["model"] == model
+    )
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    def find(variant: str, model: str) -> dict[str, Any]:
+        return next(r for r in results if r["variant"] == variant and r["model"] == model)
+
+    lines = [
+        "| variant | model | rows/s | seconds | peak RSS MiB "
+        "| x predict-only | x I/O floor | x seed |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    seed = find("seed pandas csv", "logreg")
+    for r in results:
+        model = r["model"] if r["model"] != "-" else "logreg"
+        limit = predict_limit(results, model)
+        floor_kind = "csv" if "csv" in r["variant"] else "parquet"
+        floor = find(f"io-floor {floor_kind}", "-")["rate"]
+        lines.append(
+            f"| {r['variant']} | {r['model']} | {r['rate']:,.0f} | {r['seconds']:.2f} | "
+            f"{r['rss_mib']:.0f} | {r['rate'] / limit:.2f} | {r['rate'] / floor:.2f} | "
+            f"{r['rate'] / seed['rate']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def targets(results: list[dict[str, Any]], scaling: dict[int, float] | None) -> str:
+    def find(variant: str, model: str) -> dict[str, Any]:
+        return next(r for r in results if r["variant"] == variant and r["model"] == model)
+
+    hgb = find("job parquet->parquet", "hgb")["rate"] / predict_limit(results, "hgb")
+    lr = find("job parquet->parquet", "logreg")["rate"] / find("io-floor parquet", "-")["rate"]
+    csv = find("job csv->csv", "logreg")
+    seed = find("seed pandas csv", "logreg")
+    checks = [
+        ("Parquet->Parquet HGB >= 0.9 x predict-only", f"{hgb:.2f}", hgb >= 0.9),
+        ("Parquet->Parquet logreg >= 0.8 x I/O floor", f"{lr:.2f}", lr >= 0.8),
+        (
+            "CSV->CSV logreg >= 1.5 x seed rate",
+            f"{csv['rate'] / seed['rate']:.2f}",
+            csv["rate"] / seed["rate"] >= 1.5,
+        ),
+        (
+            "CSV->CSV logreg RSS <= 0.25 x seed RSS",
+            f"{csv['rss_mib'] / seed['rss_mib']:.2f}",
+            csv["rss_mib"] / seed["rss_mib"] <= 0.25,
+        ),
+    ]
+    if scaling:
+        small, large = sorted(scaling)
+        ratio = scaling[large] / scaling[small]
+        checks.append(
+            (f"RSS at {large:,} rows <= 1.2 x at {small:,}", f"{ratio:.2f}", ratio <= 1.2)
+        )
+        checks.append(
+            (f"RSS at {large:,} rows < 1 GiB", f"{scaling[large]:.0f} MiB", scaling[large] < 1024)
+        )
+    lines = ["| target | measured | met |", "|---|---:|---|"]
+    lines += [f"| {name} | {value} | {'yes' if ok else 'NO'} |" for name, value, ok in checks]
+    return "\n".join(lines)
+
+
+def scaling_rss(rows: int, data: Path, job_args: list[str]) -> dict[int, float]:
+    """Peak RSS of `python -m job score` (Parquet->Parquet, logreg) at rows/4 and rows."""
+    models = fit_models(data / "models")
+    peaks = {}
+    for size in (rows // 4, rows):
+        inputs = generate(data / f"rows-{size}", size)
+        result = run_job(
+            inputs["parquet"], models["logreg"], data / "out" / f"scale-{size}", "parquet", job_args
+        )
+        peaks[size] = result["rss_mib"]
+        print(f"  job parquet rss at {size:,} rows: {result['rss_mib']:.0f} MiB", file=sys.stderr)
+    return peaks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=4_000_000)
+    parser.add_argument("--data", type=Path, default=ROOT / "bench-data")
+    parser.add_argument("--skip-scaling", action="store_true", help="no rows/4 vs rows RSS run")
+    parser.add_argument("--job-args", default="", help="extra `python -m job score` options")
+    parser.add_argument("--variant", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
+    parser.add_argument("--input", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:
+        print(json.dumps(VARIANTS[args.variant](args)))
+        return
+    job_args = args.job_args.split()
+    print(
+        f"benchmark: {args.rows:,} rows x {len(FEATURES)} features + id, {os.cpu_count()} CPUs",
+        file=sys.stderr,
+    )
+    results = measure(args.rows, args.data, job_args)
+    scaling = None if args.skip_scaling else scaling_rss(args.rows, args.data, job_args)
+    print(
+        f"\n{args.rows:,} rows x {len(FEATURES)} features + id; "
+        f"job args: {args.job_args or '(defaults)'}\n"
+    )
+    print(table(results))
+    print()
+    print(targets(results, scaling))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""`python -m job`: the container's entry point, and the only place that configures logging, reads
+the environment and turns exceptions into exit codes (0 ok, 2 permanent, 3 transient).
+
+    python -m job score CONFIG.json     score what a config file describes (no record, no Batch)
+    python -m job run --job-id ID       Batch mode: the config comes from the job record
+
+Both print a one-line JSON summary (rows, seconds, output) as the last line on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from config import ConfigError, parse_config, validate_document
+from config import env as envnames
+from config.retry import EXIT_OK, EXIT_PERMANENT
+from job import logs, status
+from job.exceptions import JobError, PermanentError, RecordError, translate_os_error
+from job.inputs import DEFAULT_BATCH_ROWS
+from job.output import DEFAULT_PART_ROWS
+from job.runner import Outcome, Settings, commit_shards, score_shard
+from job.storage import read_bytes
+
+log = logging.getLogger("job")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m job", description=__doc__.split("\n")[0])
+    commands = top.add_subparsers(dest="command", required=True)
+    score = commands.add_parser("score", help="score the job a config file describes")
+    score.add_argument("config", help="job-config JSON: a local path, file:// or s3:// URI")
+    run = commands.add_parser("run", help="Batch mode: score the job a record describes")
+    run.add_argument("--job-id", required=True)
+    for command in (score, run):
+        command.add_argument("--batch-rows", type=_positive, default=DEFAULT_BATCH_ROWS)
+        command.add_argument("--part-rows", type=_positive, default=DEFAULT_PART_ROWS)
+        command.add_argument("--workers", type=_positive, default=1, help="predict threads")
+    return top
+
+
+def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
+    environ = dict(os.environ if environ is None else environ)
+    arguments = parser().parse_args(argv)
+    context = logs.configure()
+    try:
+        if arguments.command == "score":
+            outcome = score_command(arguments, context)
+        else:
+            outcome = run_command(arguments, environ, context)
+    except ConfigError as exc:
+        log.error("invalid job config", extra={"problems": [str(p) for p in exc.problems]})
+        return EXIT_PERMANENT
+    except OSError as exc:  # I/O that no call site translated: treat as the storage layer does
+        return _failed(translate_os_error(exc, "I/O"))
+    except JobError as exc:
+        return _failed(exc)
+    except Exception:  # a bug: the same code on the same input would fail again
+        log.exception("unexpected error")
+        return EXIT_PERMANENT
+    # Last line on stdout, after every log line.
+    sys.stdout.flush()
+    print(json.dumps(outcome.summary()), flush=True)
+    return EXIT_OK
+
+
+def _failed(exc: JobError) -> int:
+    kind = "permanent" if isinstance(exc, PermanentError) else "transient"
+    log.error(str(exc), extra={"error": type(exc).__name__, "kind": kind})
+    return exc.exit_code
+
+
+def score_command(arguments: argparse.Namespace, context: dict[str, Any]) -> Outcome:
+    config = parse_config(read_bytes(arguments.config))
+    context.update(job_id=config.job_id or config.name)
+    return score_shard(config, _settings(arguments))
+
+
+def run_command(
+    arguments: argparse.Namespace, environ: dict[str, str], context: dict[str, Any]
+) -> Outcome:
+    job_id = arguments.job_id
+    table = environ.get(envnames.TABLE_NAME)
+    if not table:
+        raise RecordError(f"{envnames.TABLE_NAME} is not set: which table holds job {job_id!r}?")
+    attempt = int(environ.get(envnames.BATCH_JOB_ATTEMPT) or 1)
+    shard = int(environ.get(envnames.BATCH_ARRAY_INDEX) or 0)
+    context.update(job_id=job_id, attempt=attempt, shard=shard)
+
+    ddb = status.dynamodb_client()
+    record = status.load_record(ddb, table, job_id)
+    try:
+        try:
+            document = json.loads(record["config"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RecordError(f"job {job_id!r}: the record's config is not JSON ({exc})") from exc
+        config = validate_document(document, queues=(document.get("priority", "normal"),))
+        shards = config.shards
+        if not 0 <= shard < shards:
+            raise PermanentError(f"array index {shard} is outside the job's {shards} shards")
+        status.mark_running(ddb, table, job_id, attempt)
+        settings = _settings(arguments, job_id=job_id, shard=shard, shards=shards, attempt=attempt)
+        outcome = score_shard(config, settings)
+        if (
+            outcome.manifest_uri is None
+            and status.count_shard_done(ddb, table, job_id, shard) >= shards
+        ):
+            log.info("last shard done: committing the job", extra={"shards": shards})
+            outcome = commit_shards(config, job_id, shards)
+    except ConfigError as exc:
+        _report_failure(ddb, table, job_id, PermanentError(f"invalid job config: {exc}"))
+        raise
+    except PermanentError as exc:
+        _report_failure(ddb, table, job_id, exc)
+        raise
+    if outcome.manifest_uri is not None:
+        status.mark_succeeded(
+            ddb,
+            table,
+            job_id,
+            {
+                "rows": outcome.rows,
+                "seconds": outcome.seconds,
+                "output_uri": outcome.output_uri,
+                "manifest_uri": outcome.manifest_uri,
+            },
+        )
+    return outcome
+
+
+def _settings(arguments: argparse.Namespace, **run: Any) -> Settings:
+    return Settings(
+        batch_rows=arguments.batch_rows,
+        part_rows=arguments.part_rows,
+        workers=arguments.workers,
+        **run,
+    )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _report_failure(ddb: Any, table: str, job_id: str, error: PermanentError) -> None:
+    """Record why a permanent failure happened; never let the report mask the failure."""
+    try:
+        status.mark_failed(ddb, table, job_id, error)
+    except JobError as exc:
+        log.warning("could not record the failure", extra={"error": str(exc)})

@@ -1,0 +1,200 @@
+"""One job (or one array child) from config to committed output, without any job record.
+
+`score_shard` loads and checks the model, plans the input, streams this shard through the model
+into parts, and commits: the manifest for a single job, a shard marker for an array child.
+`commit_shards` writes the job's manifest from the markers once every child is done. The caller
+(`job.cli`) owns the record and decides who commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from config.models import JobConfig
+from config.records import timestamp, utc_now
+from config.uris import parse_uri
+from job.inputs import (
+    DEFAULT_BATCH_ROWS,
+    numeric_columns,
+    plan_units,
+    read_batches,
+    read_schema,
+)
+from job.logs import Progress
+from job.models import load_model, output_names, resolve_columns
+from job.output import (
+    DEFAULT_PART_ROWS,
+    MANIFEST_VERSION,
+    PartWriter,
+    clear_stale_parts,
+    guard_output,
+    manifest_location,
+    merge_shard_markers,
+    shard_marker_location,
+    write_json,
+)
+from job.scoring import Predictor, score
+from job.storage import input_files, read_bytes, shard_units
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to run, as opposed to what to score (the config)."""
+
+    job_id: str | None = None  # the record's id in Batch mode; None for `python -m job score`
+    shard: int = 0
+    shards: int = 1
+    attempt: int = 1
+    batch_rows: int = DEFAULT_BATCH_ROWS
+    part_rows: int = DEFAULT_PART_ROWS
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rows: int
+    seconds: float
+    output_uri: str
+    manifest_uri: str | None  # None: an array child whose job is not committed yet
+
+    def summary(self) -> dict[str, Any]:
+        return {"rows": self.rows, "seconds": round(self.seconds, 3), "output": self.output_uri}
+
+
+def config_sha256(config: JobConfig) -> str:
+    canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def score_shard(config: JobConfig, settings: Settings) -> Outcome:
+    started_at, begun = utc_now(), time.perf_counter()
+    output = parse_uri(config.output.uri)
+    job_id = settings.job_id or config.job_id or config.name
+    committed = guard_output(output, overwrite=config.output.overwrite, job_id=settings.job_id)
+    if committed is not None:
+        log.info("output committed by an earlier attempt", extra={"rows": committed["rows"]})
+        return _outcome_of(committed, output)
+
+    model = load_model(
+        read_bytes(config.model.uri),
+        config.model_format,
+        sha256=config.model.sha256,
+        trusted_types=config.model.trusted_types or (),
+        uri=config.model.uri,
+    )
+    fs, files = input_files(config.input.uri, config.input_format)
+    schema = read_schema(fs, files[0].path, config.input_format)
+    columns = resolve_columns(
+        model.estimator,
+        schema.names,
+        features=config.input.features,
+        passthrough=config.output.passthrough,
+    )
+    predictor = Predictor(
+        model.estimator,
+        columns.features,
+        columns.passthrough,
+        config.output.predict,
+        output_names(model.estimator, config.output.predict),
+    )
+    units = shard_units(plan_units(fs, files, config.input_format), settings.shard, settings.shards)
+    log.info(
+        "scoring",
+        extra={"files": len(files), "units": len(units), "features": len(columns.features)},
+    )
+    stale = clear_stale_parts(output, settings.shard, settings.shards)
+    if stale:
+        log.info("removed stale parts", extra={"parts": stale})
+
+    writer = PartWriter(output, settings.shard, config.output.format, part_rows=settings.part_rows)
+    batches = read_batches(
+        fs,
+        units,
+        config.input_format,
+        columns.to_read,
+        numeric=numeric_columns(schema, columns.features),
+        batch_rows=settings.batch_rows,
+    )
+    try:
+        stats = score(
+            batches, predictor, writer.write, workers=settings.workers, on_progress=Progress(log)
+        )
+        parts = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    seconds = time.perf_counter() - begun
+    log.info(
+        "scored",
+        extra={
+            "rows": stats.rows,
+            "rate": round(stats.rows / seconds) if seconds else 0,
+            "stages": {k: round(v, 3) for k, v in stats.stages.items()},
+        },
+    )
+    marker = {
+        "version": MANIFEST_VERSION,
+        "job_id": job_id,
+        "name": config.name,
+        "shard": settings.shard,
+        "shards": settings.shards,
+        "attempt": settings.attempt,
+        "rows": stats.rows,
+        "parts": [{"uri": p.uri, "rows": p.rows} for p in parts],
+        "format": config.output.format,
+        "columns": [*columns.passthrough, *predictor.names],
+        "model_sha256": model.sha256,
+        "config_sha256": config_sha256(config),
+        "started_at": timestamp(started_at),
+        "finished_at": timestamp(utc_now()),
+        "seconds": round(seconds, 3),
+        "timings": {k: round(v, 3) for k, v in stats.stages.items()},
+    }
+    if settings.shards == 1:
+        # The commit: written last, after every part is complete.
+        write_json(manifest_location(output), marker)
+        return _outcome_of(marker, output)
+    write_json(shard_marker_location(output, settings.shard), marker)
+    return Outcome(stats.rows, seconds, output.uri(), None)
+
+
+def commit_shards(config: JobConfig, job_id: str, shards: int) -> Outcome:
+    """Write the job's manifest from every child's marker (the last child calls this)."""
+    output = parse_uri(config.output.uri)
+    markers = merge_shard_markers(output, job_id, shards)
+    first = markers[0]
+    started = min(m["started_at"] for m in markers)
+    finished = utc_now()
+    manifest = {
+        **{k: first[k] for k in ("version", "job_id", "name", "format", "columns")},
+        **{k: first[k] for k in ("model_sha256", "config_sha256")},
+        "shards": shards,
+        "rows": sum(m["rows"] for m in markers),
+        "parts": [part for m in markers for part in m["parts"]],
+        "started_at": started,
+        "finished_at": timestamp(finished),
+        "seconds": round(finished.timestamp() - _epoch(started), 3),
+        "shard_figures": [
+            {k: m[k] for k in ("shard", "attempt", "rows", "seconds", "timings")} for m in markers
+        ],
+    }
+    write_json(manifest_location(output), manifest)
+    return _outcome_of(manifest, output)
+
+
+def _outcome_of(manifest: dict[str, Any], output: Any) -> Outcome:
+    return Outcome(
+        manifest["rows"], manifest["seconds"], output.uri(), manifest_location(output).uri()
+    )
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()

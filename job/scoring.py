@@ -1,0 +1,207 @@
+"""The scoring core: record batches in, predictions out, in bounded memory.
+
+`score(batches, predict, write)` knows nothing about files, formats or AWS. A reader thread pulls
+input batches, `workers` threads predict, and the calling thread writes in input order. pyarrow's
+readers and writers and most scikit-learn predict paths release the GIL, so the three overlap and
+neither I/O nor the model waits for the other. A semaphore caps the batches in flight, which caps
+memory: peak use depends on the batch size, never on the input's size.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from job.exceptions import InputError
+
+_DONE = object()
+_POLL_SECONDS = 0.1
+
+
+@dataclass
+class ScoreStats:
+    rows: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    # Time spent inside each stage (summed over its threads); with overlap they add up to more
+    # than `seconds`, and the largest says what bounds the job.
+    stages: dict[str, float] = field(
+        default_factory=lambda: {"read": 0.0, "predict": 0.0, "write": 0.0}
+    )
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """One input batch to one output batch: passthrough columns, then the model's answers."""
+
+    estimator: Any
+    features: Sequence[str]
+    passthrough: Sequence[str]
+    method: str  # "predict" or "predict_proba"
+    names: Sequence[str]  # output column names for the answers
+
+    def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        matrix = feature_matrix(batch, self.features)
+        try:
+            answers = np.asarray(getattr(self.estimator, self.method)(matrix))
+        except (ValueError, TypeError) as exc:
+            # sklearn's verdict on the data (NaN where the model allows none, wrong shape...)
+            raise InputError(f"the model refused the input: {exc}") from exc
+        if answers.ndim == 1:
+            answers = answers.reshape(-1, 1)
+        columns = [batch.column(name) for name in self.passthrough]
+        columns += [pa.array(answers[:, i]) for i in range(answers.shape[1])]
+        return pa.RecordBatch.from_arrays(columns, names=[*self.passthrough, *self.names])
+
+
+def feature_matrix(batch: pa.RecordBatch, features: Sequence[str]) -> np.ndarray:
+    """The features as one float64 matrix, columns in model order (nulls become NaN).
+
+    Fortran order: each column is one contiguous copy (2.5x faster to fill than C order, and the
+    predict paths measured, linear and tree models, were no slower on it)."""
+    matrix = np.empty((batch.num_rows, len(features)), dtype=np.float64, order="F")
+    for position, name in enumerate(features):
+        column = batch.column(name)
+        try:
+            matrix[:, position] = column.to_numpy(zero_copy_only=False)
+        except (ValueError, TypeError, pa.ArrowInvalid) as exc:
+            raise InputError(f"feature {name!r} is not numeric ({column.type}): {exc}") from exc
+    return matrix
+
+
+def score(
+    batches: Iterable[pa.RecordBatch],
+    predict: Callable[[pa.RecordBatch], pa.RecordBatch],
+    write: Callable[[pa.RecordBatch], None],
+    *,
+    workers: int = 1,
+    depth: int = 2,
+    on_progress: Callable[[ScoreStats], None] | None = None,
+) -> ScoreStats:
+    """Stream `batches` through `predict` into `write` (in input order); re-raise the first error
+    of any stage after stopping the others."""
+    stats = ScoreStats()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    in_flight = threading.Semaphore(depth + workers)
+    inbox: queue.Queue[Any] = queue.Queue()
+    outbox: queue.Queue[Any] = queue.Queue()
+
+    def timed(stage: str, started: float) -> None:
+        with lock:
+            stats.stages[stage] += time.perf_counter() - started
+
+    def fail(exc: BaseException) -> None:
+        with lock:
+            errors.append(exc)
+        stop.set()
+
+    def acquire() -> bool:
+        while not stop.is_set():
+            if in_flight.acquire(timeout=_POLL_SECONDS):
+                return True
+        return False
+
+    def take(source: queue.Queue[Any]) -> Any:
+        while not stop.is_set():
+            try:
+                return source.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                continue
+        return _DONE
+
+    def read() -> None:
+        try:
+            sequence = 0
+            iterator = iter(batches)
+            while acquire():
+                started = time.perf_counter()
+                batch = next(iterator, None)
+                timed("read", started)
+                if batch is None:
+                    break
+                inbox.put((sequence, batch))
+                sequence += 1
+        except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
+            fail(exc)
+        finally:
+            for _ in range(workers):
+                inbox.put(_DONE)
+
+    def work() -> None:
+        try:
+            while (item := take(inbox)) is not _DONE:
+                sequence, batch = item
+                started = time.perf_counter()
+                answer = predict(batch)
+                timed("predict", started)
+                outbox.put((sequence, answer))
+        except BaseException as exc:  # noqa: BLE001
+            fail(exc)
+        finally:
+            outbox.put(_DONE)
+
+    # Threads inherit the process's warning filters: sklearn warns on every batch when a model
+    # fitted on a DataFrame gets an array, though the columns are in the fitted order by name.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        threads = [threading.Thread(target=read, name="read", daemon=True)]
+        threads += [
+            threading.Thread(target=work, name=f"predict-{i}", daemon=True) for i in range(workers)
+        ]
+        begun = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        try:
+            _write_in_order(outbox, write, workers, stats, in_flight, timed, on_progress)
+        except BaseException as exc:  # noqa: BLE001
+            fail(exc)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+        stats.seconds = time.perf_counter() - begun
+    if errors:
+        raise errors[0]
+    return stats
+
+
+def _write_in_order(
+    outbox: queue.Queue[Any],
+    write: Callable[[pa.RecordBatch], None],
+    workers: int,
+    stats: ScoreStats,
+    in_flight: threading.Semaphore,
+    timed: Callable[[str, float], None],
+    on_progress: Callable[[ScoreStats], None] | None,
+) -> None:
+    pending: dict[int, pa.RecordBatch] = {}
+    finished = 0
+    while finished < workers:
+        item = outbox.get()
+        if item is _DONE:
+            finished += 1
+            continue
+        sequence, answer = item
+        pending[sequence] = answer
+        while stats.batches in pending:
+            batch = pending.pop(stats.batches)
+            started = time.perf_counter()
+            write(batch)
+            timed("write", started)
+            in_flight.release()
+            stats.batches += 1
+            stats.rows += batch.num_rows
+            if on_progress is not None:
+                on_progress(stats)
+    if pending:
+        raise RuntimeError(f"scoring lost batches before {min(pending)}")

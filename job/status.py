@@ -1,0 +1,110 @@
+"""The job record, as the container sees it: RUNNING, SUCCEEDED (or FAILED with the container's
+own reason when a retry cannot help), and the array jobs' count of finished shards.
+
+Every write is conditional (`config.records.advance`): a late or repeated attempt never moves a
+record backwards. DynamoDB errors are translated here, where the calls are made.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from config import records
+from config.records import KEY, get_record
+from config.status import JobStatus
+from job.exceptions import JobError, RecordError, translate_client_error
+
+log = logging.getLogger(__name__)
+
+# "standard" retries throttling and 5xx with backoff; what is left after it is transient.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+SHARDS_FINISHED = "shards_finished"  # number set of the shard indexes counted in shards_done
+
+
+def dynamodb_client() -> Any:
+    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+
+def load_record(ddb: Any, table: str, job_id: str) -> dict[str, Any]:
+    try:
+        record = get_record(ddb, table, job_id)
+    except (ClientError, BotoCoreError) as exc:
+        raise translate_client_error(exc, f"reading job {job_id!r} from {table}") from exc
+    if record is None:
+        raise RecordError(f"job {job_id!r} has no record in {table}")
+    return record
+
+
+def advance(ddb: Any, table: str, job_id: str, status: JobStatus, **kwargs: Any) -> bool:
+    """`records.advance` with errors translated; False (logged) when the record was ahead."""
+    try:
+        moved = records.advance(ddb, table, job_id, status, **kwargs)
+    except (ClientError, BotoCoreError) as exc:
+        raise translate_client_error(exc, f"moving job {job_id!r} to {status}") from exc
+    if not moved:
+        log.warning(
+            "record not moved", extra={"job_id": job_id, "status": status.value, "stale": True}
+        )
+    return moved
+
+
+def mark_running(ddb: Any, table: str, job_id: str, attempt: int) -> bool:
+    return advance(ddb, table, job_id, JobStatus.RUNNING, attempt=attempt)
+
+
+def mark_succeeded(ddb: Any, table: str, job_id: str, figures: dict[str, Any]) -> bool:
+    """figures: rows, seconds, output_uri, manifest_uri."""
+    return advance(ddb, table, job_id, JobStatus.SUCCEEDED, fields=figures)
+
+
+def mark_failed(ddb: Any, table: str, job_id: str, error: JobError) -> bool:
+    """Only for permanent errors: Batch will not retry, and only the container knows why."""
+    return advance(
+        ddb,
+        table,
+        job_id,
+        JobStatus.FAILED,
+        reason=str(error),
+        fields={"exit_code": error.exit_code},
+    )
+
+
+def count_shard_done(ddb: Any, table: str, job_id: str, shard: int) -> int:
+    """Count `shard` as done, once however often it is reported; return `shards_done` after.
+
+    A single conditional update adds the shard to a number set and 1 to the counter only when the
+    set lacks it, so a retried child cannot count twice, and exactly one caller sees the count
+    reach `shards` first (DynamoDB serialises updates of one item).
+    """
+    key = {KEY: {"S": job_id}}
+    try:
+        response = ddb.update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="ADD #done :one, #finished :shard",
+            ConditionExpression="attribute_exists(#k) AND NOT contains(#finished, :index)",
+            ExpressionAttributeNames={
+                "#k": KEY,
+                "#done": "shards_done",
+                "#finished": SHARDS_FINISHED,
+            },
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":shard": {"NS": [str(shard)]},
+                ":index": {"N": str(shard)},
+            },
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["shards_done"]["N"])
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise translate_client_error(exc, f"counting shard {shard} of job {job_id!r}") from exc
+    except BotoCoreError as exc:
+        raise translate_client_error(exc, f"counting shard {shard} of job {job_id!r}") from exc
+    # Counted before (a retry of this child): report the current count.
+    return int(load_record(ddb, table, job_id).get("shards_done", 0))
