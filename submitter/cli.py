@@ -187,7 +187,10 @@ def local_up(
         raise typer.Exit(1) from None
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    from submitter.local.pipeline import connect_handlers
+
     with LocalStack(max_vcpus=vcpus, state_file=path) as stack:
+        connect_handlers(stack)
         typer.echo(f"local stack up: AWS at {stack.endpoint_url}, Batch at {stack.batch_url}")
         typer.echo(f"state: {path} (Ctrl-C stops the stack)")
         for name, value in stack.env.items():

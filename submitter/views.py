@@ -30,17 +30,16 @@ def status_text(status: str) -> Text:
 
 def jobs_table(records: list[dict[str, Any]], *, title: str | None = None) -> Table:
     table = Table(title=title, header_style="bold", expand=False)
-    for column in ("job id", "name", "status", "queue", "attempts", "rows", "updated", "detail"):
+    for column in ("job id", "status", "queue", "tries", "rows", "updated", "detail"):
         table.add_column(column, overflow="fold")
     for record in records:
         table.add_row(
             record.get("job_id", ""),
-            record.get("name", ""),
             status_text(record.get("status", "")),
             record.get("queue") or record.get("priority") or "",
             str(record.get("attempts", "")),
             f"{record['rows']:,}" if isinstance(record.get("rows"), int) else "",
-            record.get("updated_at", ""),
+            record.get("updated_at", "")[11:19],  # the time of day; `status` shows the date
             _detail(record),
         )
     return table

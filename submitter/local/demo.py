@@ -23,11 +23,10 @@ from rich.table import Table
 from config.records import get_record
 from config.retry import EXIT_TRANSIENT
 from config.status import JobStatus
-from submitter import ingest, state_change
 from submitter.batch import job_name
 from submitter.cli_jobs import upload_config
+from submitter.local.pipeline import connect_handlers
 from submitter.local.stack import LocalStack
-from submitter.settings import Settings
 from submitter.views import jobs_table, status_text
 
 FEATURES = [f"f{i}" for i in range(6)]
@@ -138,13 +137,7 @@ def run_demo(console: Console | None = None, *, rows: int = 20_000, timeout: flo
         stack = LocalStack(max_vcpus=2).start()
     try:
         s3, ddb = stack.client("s3"), stack.client("dynamodb")
-        settings = Settings.from_env(stack.env)
-        stack.on_upload = lambda event: ingest.handle_event(
-            event, s3=s3, ddb=ddb, batch=stack.batch, settings=settings
-        )
-        stack.on_batch_event = lambda event: state_change.handle_event(
-            event, ddb=ddb, table=settings.table
-        )
+        settings = connect_handlers(stack)
         console.print(f"local stack up at {stack.endpoint_url} (queues: {', '.join(stack.queues)})")
         with console.status("training a model and writing input data..."):
             write_inputs(s3, stack.names.data_bucket, rows)
