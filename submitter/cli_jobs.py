@@ -154,7 +154,11 @@ def logs(
     cloudwatch = target.client("logs")
     for label, stream in streams:
         typer.echo(f"==> {label}: {target.log_group} {stream}")
-        for line in read_stream(cloudwatch, target.log_group, stream):
+        try:
+            lines = read_stream(cloudwatch, target.log_group, stream)
+        except cloudwatch.exceptions.ResourceNotFoundException:
+            lines = ["(no output yet)"]
+        for line in lines:
             typer.echo(line)
 
 
@@ -174,10 +178,15 @@ def log_streams(batch: Any, batch_job_id: str) -> list[tuple[str, str]]:
         ]  # fmt: skip
     streams = []
     for detail in details:
-        for number, attempt in enumerate(detail.get("attempts", []), start=1):
+        attempts = detail.get("attempts", [])
+        for number, attempt in enumerate(attempts, start=1):
             stream = attempt.get("container", {}).get("logStreamName")
             if stream:
                 streams.append((f"{detail['jobId']} attempt {number}", stream))
+        # The attempt under way is not in `attempts` until it ends; its stream is the job's.
+        current = detail.get("container", {}).get("logStreamName")
+        if current and current not in {stream for _, stream in streams}:
+            streams.append((f"{detail['jobId']} attempt {len(attempts) + 1} (running)", current))
     return streams
 
 

@@ -1,0 +1,142 @@
+"""Every `batchscore` command against the local stack, as a user drives it (real handlers, real
+container processes), including the errors a user meets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from submitter.cli import app
+from submitter.local.demo import write_inputs
+from submitter.local.pipeline import connect_handlers
+from submitter.local.stack import LocalStack
+
+pytestmark = pytest.mark.slow
+ROWS = 500
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    with pytest.MonkeyPatch.context() as patch:
+        state = tmp_path_factory.mktemp("state") / "local.json"
+        patch.setenv("BATCHSCORE_LOCAL_STATE", str(state))
+        with LocalStack(max_vcpus=2, state_file=state) as running:
+            connect_handlers(running)
+            write_inputs(running.client("s3"), running.names.data_bucket, ROWS)
+            yield running
+
+
+@pytest.fixture
+def cli(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    for name in ("BATCHSCORE_TABLE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)  # found through the state file, not the env
+    return CliRunner()
+
+
+def config_file(tmp_path: Path, stack: LocalStack, name: str, **extra: object) -> Path:
+    data = f"s3://{stack.names.data_bucket}"
+    document = {
+        "name": name,
+        "model": {"uri": f"{data}/models/churn.skops"},
+        "input": {"uri": f"{data}/input/customers.parquet"},
+        "output": {"uri": f"{data}/output/{name}/", "passthrough": ["customer_id"]},
+    } | extra
+    path = tmp_path / f"{name}.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def invoke(cli: CliRunner, *args: str) -> tuple[int, str]:
+    result = cli.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_submit_wait_then_status_list_logs_and_rerun(cli, stack, tmp_path) -> None:
+    path = config_file(tmp_path, stack, "cli-job", priority="high")
+    code, output = invoke(cli, "submit", str(path), "--wait", "--timeout", "120", "--json")
+    assert code == 0, output
+    record = json.loads(output[output.index("{") :])
+    job_id = record["job_id"]
+    assert (record["status"], record["queue"], record["rows"]) == ("SUCCEEDED", "high", ROWS)
+
+    code, output = invoke(cli, "status", job_id, "--json")
+    assert code == 0
+    assert json.loads(output)["output_uri"] == f"s3://{stack.names.data_bucket}/output/cli-job/"
+    code, output = invoke(cli, "status", job_id)
+    assert code == 0
+    assert "SUCCEEDED" in output
+    assert "history" in output
+
+    code, output = invoke(cli, "list", "--status", "SUCCEEDED", "--json")
+    assert code == 0
+    assert job_id in [r["job_id"] for r in json.loads(output)]
+
+    # The record is SUCCEEDED before the container has exited; logs ship when the attempt ends.
+    stack.batch.wait([record["batch_job_id"]], timeout=60)
+    code, output = invoke(cli, "logs", job_id)
+    assert code == 0, output
+    assert "attempt 1" in output
+    assert '"rows": 500' in output  # the container's last line, its summary
+
+    code, output = invoke(cli, "rerun", job_id, "--json")
+    assert code == 0, output
+    rerun = json.loads(output)
+    assert rerun["rerun_of"] == job_id
+    assert rerun["action"] == "submitted"
+    stack.batch.wait([], timeout=1)  # the rerun's job exists in Batch already
+    code, output = invoke(cli, "status", rerun["job_id"], "--json")
+    assert json.loads(output)["rerun_of"] == job_id
+
+
+def test_cancel_a_job_that_cannot_be_placed(cli, stack, tmp_path) -> None:
+    # More vCPUs than the local compute environments have: it stays RUNNABLE, as in Batch.
+    path = config_file(tmp_path, stack, "too-big", resources={"vcpus": 64})
+    code, output = invoke(cli, "submit", str(path), "--json")
+    assert code == 0, output
+    job_id = json.loads(output)["job_id"]
+    stack.batch.wait([], timeout=1)
+    for _ in range(100):
+        code, output = invoke(cli, "status", job_id, "--json")
+        if code == 0 and json.loads(output).get("batch_job_id"):
+            break
+        stack.batch.wait([], timeout=0.1)
+    code, output = invoke(cli, "cancel", job_id)
+    assert (code, output.strip()) == (0, f"{job_id}: cancelled")
+    code, output = invoke(cli, "status", job_id, "--json")
+    assert json.loads(output)["status"] == "CANCELLED"
+    code, output = invoke(cli, "cancel", job_id)
+    assert output.strip() == f"{job_id}: already CANCELLED"
+
+
+def test_submit_refuses_an_invalid_config_before_uploading(cli, stack, tmp_path) -> None:
+    path = config_file(tmp_path, stack, "bad", shards=0)
+    code, output = invoke(cli, "submit", str(path))
+    assert code == 2
+    assert "error: shards: must be greater than or equal to 1, got 0" in output
+
+
+def test_errors_are_one_line(cli, stack) -> None:
+    code, output = invoke(cli, "status", "no-such-job")
+    assert code == 1
+    assert output.strip().startswith("error: ")
+    assert "no-such-job" in output
+    assert "Traceback" not in output
+    code, output = invoke(cli, "rerun", "no-such-job")
+    assert code == 1
+    assert len(output.strip().splitlines()) == 1
+
+
+def test_no_deployment_is_one_clear_line(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("BATCHSCORE_LOCAL_STATE", str(tmp_path / "none.json"))
+    monkeypatch.delenv("BATCHSCORE_TABLE", raising=False)
+    result = CliRunner().invoke(app, ["list"])
+    assert result.exit_code == 1
+    assert result.output.strip().startswith("error: no deployment found")
+    result = CliRunner().invoke(app, ["list", "--local"])
+    assert (
+        result.output.strip() == "error: no local stack runs: start one with `batchscore local up`"
+    )
