@@ -6,6 +6,10 @@ import json
 
 from config.models import DEFAULT_QUEUES
 
+# The default deployment's queues and their Batch scheduling priorities (higher runs first), as
+# terraform/variables.tf declares them (tests/functional/terraform proves they agree).
+DEFAULT_QUEUE_PRIORITIES: dict[str, int] = {"high": 100, "normal": 50, "low": 10}
+
 
 def queue_names(setting: str | None) -> tuple[str, ...]:
     """Queue names from the BATCHSCORE_QUEUES setting: a JSON object keyed by priority name, or
