@@ -226,9 +226,16 @@ def upload_model_and_input(stack: Stack) -> tuple[str, str, int]:
     return f"s3://{bucket}/models/e2e.skops", f"s3://{bucket}/inputs/e2e/part-0.parquet", len(frame)
 
 
+# moto's Batch starts each submitted job in a thread that tries Docker, fails and leaves a file
+# open (the job itself runs below, as the job definition says).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_pipeline_runs_on_what_terraform_created(stack: Stack, monkeypatch: pytest.MonkeyPatch):
     require("submitter.ingest_handler")
     require("job.__main__")
+    # moto applies a bucket policy's Deny without reading its Condition, so the TLS-only policy
+    # (checked above) would refuse every object call over the emulator's plain HTTP.
+    for output in ("jobs_bucket", "models_bucket", "results_bucket"):
+        stack.client("s3").delete_bucket_policy(Bucket=stack.outputs[output])
     model_uri, input_uri, rows = upload_model_and_input(stack)
     output_uri = f"s3://{stack.outputs['results_bucket']}/scores/e2e/"
     document = {
