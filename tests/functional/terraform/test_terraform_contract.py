@@ -114,3 +114,12 @@ def test_every_variable_and_output_is_described_and_typed():
 
     assert all("description" in v and "type" in v for v in variables.values())
     assert all("description" in o for o in outputs.values())
+
+
+def test_readme_lists_every_input_and_output():
+    readme = (TERRAFORM_DIR / "README.md").read_text()
+    variables = merged(load_hcl("variables.tf")["variable"])
+    outputs = merged(load_hcl("outputs.tf")["output"])
+    names = [*variables, *outputs]
+
+    assert [name for name in names if f"| `{name}` |" not in readme] == []
