@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from conftest import REGION, ROOT, Stack
+from terraform_stack import REGION, ROOT, Stack
 
 from config import env, records, retry
 from config.deployment import DEFAULT_QUEUE_PRIORITIES

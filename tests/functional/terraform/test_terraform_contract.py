@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import TERRAFORM_DIR, load_hcl, merged, resource
+from terraform_hcl import TERRAFORM_DIR, load_hcl, merged, resource
 
 from config import env, records, retry
 from config.deployment import DEFAULT_QUEUE_PRIORITIES
