@@ -10,6 +10,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote_plus
@@ -229,7 +230,9 @@ def upload_model_and_input(stack: Stack) -> tuple[str, str, int]:
 # moto's Batch starts each submitted job in a thread that tries Docker, fails and leaves a file
 # open (the job itself runs below, as the job definition says).
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_pipeline_runs_on_what_terraform_created(stack: Stack, monkeypatch: pytest.MonkeyPatch):
+def test_pipeline_runs_on_what_terraform_created(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
     require("submitter.ingest_handler")
     require("job.__main__")
     # moto applies a bucket policy's Deny without reading its Condition, so the TLS-only policy
@@ -297,7 +300,7 @@ def test_pipeline_runs_on_what_terraform_created(stack: Stack, monkeypatch: pyte
     assert command[0] == "python"
     job_env = {
         "PATH": "/usr/bin:/bin",
-        "HOME": str(ROOT),
+        "HOME": str(tmp_path),
         **{item["name"]: item["value"] for item in container["environment"]},
         **aws,
         env.BATCH_JOB_ID: record["batch_job_id"],
