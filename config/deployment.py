@@ -9,14 +9,15 @@ import json
 
 from config.models import DEFAULT_QUEUES
 
-# Batch job-queue priority per queue: a higher number is scheduled first when queues share capacity.
+# The default deployment's queues and their Batch scheduling priorities (higher runs first), as
+# terraform/variables.tf declares them (tests/functional/terraform proves they agree).
 DEFAULT_QUEUE_PRIORITIES: dict[str, int] = {"high": 100, "normal": 50, "low": 10}
 
 # Each queue's compute environments, in Batch's `computeEnvironmentOrder` (first tried first):
-# urgent work never waits on spot capacity; the rest prefers the cheaper spot environment.
+# urgent work tries on-demand first, the rest prefers the cheaper spot environment.
 COMPUTE_ENVIRONMENTS: tuple[str, ...] = ("on-demand", "spot")
 DEFAULT_QUEUE_COMPUTE_ENVIRONMENTS: dict[str, tuple[str, ...]] = {
-    "high": ("on-demand",),
+    "high": ("on-demand", "spot"),
     "normal": ("spot", "on-demand"),
     "low": ("spot",),
 }

@@ -1,0 +1,36 @@
+# ---------------------------------------------------------------------------------------------
+# Events: Batch job state changes of this stack's queues -> state Lambda
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_cloudwatch_event_rule" "job_state" {
+  name        = "${var.name}-job-state"
+  description = "batchscore: Batch job state changes on this stack's queues"
+
+  event_pattern = jsonencode({
+    source        = ["aws.batch"]
+    "detail-type" = ["Batch Job State Change"]
+    detail = {
+      jobQueue = [for queue in aws_batch_job_queue.this : queue.arn]
+    }
+  })
+
+  tags = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "job_state" {
+  rule = aws_cloudwatch_event_rule.job_state.name
+  arn  = aws_lambda_function.this["state"].arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 20
+  }
+}
+
+resource "aws_lambda_permission" "state_from_events" {
+  statement_id  = "AllowJobStateRule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this["state"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.job_state.arn
+}

@@ -1,0 +1,212 @@
+# ---------------------------------------------------------------------------------------------
+# IAM: trust policies
+# ---------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "assume" {
+  for_each = {
+    ec2    = "ec2.amazonaws.com"
+    ecs    = "ecs-tasks.amazonaws.com"
+    lambda = "lambda.amazonaws.com"
+  }
+
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = [each.value]
+    }
+  }
+}
+
+locals {
+  queue_arns = [for queue in aws_batch_job_queue.this : queue.arn]
+  # SubmitJob is authorized on the job definition both with and without its revision.
+  job_definition_arns = [aws_batch_job_definition.this.arn_prefix, "${aws_batch_job_definition.this.arn_prefix}:*"]
+}
+
+# ---------------------------------------------------------------------------------------------
+# IAM: Batch instances (EC2 compute only)
+# ---------------------------------------------------------------------------------------------
+
+resource "aws_iam_role" "batch_instance" {
+  count = local.fargate ? 0 : 1
+
+  name_prefix        = "${var.name}-instance-"
+  assume_role_policy = data.aws_iam_policy_document.assume["ec2"].json
+  tags               = local.tags
+}
+
+# AWS's managed policy for ECS container instances: the agent registers with the cluster Batch
+# creates (whose name the stack cannot know in advance), hence its "*" resources.
+resource "aws_iam_role_policy_attachment" "batch_instance" {
+  count = local.fargate ? 0 : 1
+
+  role       = aws_iam_role.batch_instance[0].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+}
+
+resource "aws_iam_instance_profile" "batch_instance" {
+  count = local.fargate ? 0 : 1
+
+  name_prefix = "${var.name}-instance-"
+  role        = aws_iam_role.batch_instance[0].name
+  tags        = local.tags
+}
+
+# ---------------------------------------------------------------------------------------------
+# IAM: job execution role (pulls the image, writes the logs)
+# ---------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "job_execution" {
+  statement {
+    sid       = "PullJobImage"
+    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+    resources = [aws_ecr_repository.job.arn]
+  }
+
+  statement {
+    sid = "RegistryLogin"
+    # GetAuthorizationToken has no resource type: AWS requires "*".
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "WriteJobLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.jobs.arn}:*"]
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# IAM: job role (what the scoring code may touch)
+# ---------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "job" {
+  statement {
+    sid       = "ListDataBuckets"
+    actions   = ["s3:ListBucket"]
+    resources = [for bucket in local.read_buckets : "arn:${local.partition}:s3:::${bucket}"]
+  }
+
+  statement {
+    sid       = "ReadModelsAndInputs"
+    actions   = ["s3:GetObject"]
+    resources = [for bucket in local.read_buckets : "arn:${local.partition}:s3:::${bucket}/*"]
+  }
+
+  statement {
+    sid = "WriteOutput"
+    # Delete: a failed attempt removes its parts, and overwrite=true replaces a committed output.
+    actions   = ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = [for bucket in local.write_buckets : "arn:${local.partition}:s3:::${bucket}/*"]
+  }
+
+  statement {
+    sid       = "ReportStatus"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.jobs.arn]
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# IAM: ingest Lambda (S3 upload -> record -> SubmitJob)
+# ---------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "ingest" {
+  statement {
+    sid       = "ReadUploadedConfigs"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${aws_s3_bucket.this["jobs"].arn}/jobs/*"]
+  }
+
+  statement {
+    sid       = "WriteJobRecords"
+    actions   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.jobs.arn]
+  }
+
+  statement {
+    sid       = "SubmitToThisStack"
+    actions   = ["batch:SubmitJob"]
+    resources = concat(local.queue_arns, local.job_definition_arns)
+  }
+
+  statement {
+    sid = "TagSubmittedJobs"
+    # SubmitJob with tags (propagated to the job) also authorizes TagResource on the new job.
+    actions   = ["batch:TagResource"]
+    resources = ["arn:${local.partition}:batch:${local.region}:${local.account_id}:job/*"]
+  }
+
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letters.arn]
+  }
+
+  statement {
+    sid       = "WriteLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["ingest"].arn}:*"]
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# IAM: state-change Lambda (Batch events -> record)
+# ---------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "state" {
+  statement {
+    sid       = "FollowJobRecords"
+    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.jobs.arn]
+  }
+
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letters.arn]
+  }
+
+  statement {
+    sid       = "WriteLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.lambda["state"].arn}:*"]
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# IAM: one role per principal, each with its own inline policy from the documents above
+# ---------------------------------------------------------------------------------------------
+
+locals {
+  # role key => who assumes it
+  roles = {
+    execution = "ecs"
+    job       = "ecs"
+    ingest    = "lambda"
+    state     = "lambda"
+  }
+}
+
+resource "aws_iam_role" "this" {
+  for_each = local.roles
+
+  name_prefix        = "${var.name}-${each.key}-"
+  assume_role_policy = data.aws_iam_policy_document.assume[each.value].json
+  tags               = local.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  for_each = local.roles
+
+  name = each.key
+  role = aws_iam_role.this[each.key].id
+  policy = {
+    execution = data.aws_iam_policy_document.job_execution.json
+    job       = data.aws_iam_policy_document.job.json
+    ingest    = data.aws_iam_policy_document.ingest.json
+    state     = data.aws_iam_policy_document.state.json
+  }[each.key]
+}

@@ -1,0 +1,20 @@
+# ---------------------------------------------------------------------------------------------
+# Shared: naming, tags, account facts
+# ---------------------------------------------------------------------------------------------
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  # One source for every tag; resources merge their own Name on top.
+  tags = merge({ "batchscore:stack" = var.name }, var.tags)
+}
+
+provider "aws" {
+  region = var.region
+}

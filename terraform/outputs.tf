@@ -1,0 +1,91 @@
+# ---------------------------------------------------------------------------------------------
+# Storage and state
+# ---------------------------------------------------------------------------------------------
+
+output "jobs_bucket" {
+  description = "Bucket that takes job configs: upload them under jobs/ with a .json suffix."
+  value       = aws_s3_bucket.this["jobs"].id
+}
+
+output "models_bucket" {
+  description = "Bucket for models and inputs (jobs read it)."
+  value       = aws_s3_bucket.this["models"].id
+}
+
+output "results_bucket" {
+  description = "Bucket for scoring output (jobs write it)."
+  value       = aws_s3_bucket.this["results"].id
+}
+
+output "allowed_buckets" {
+  description = "Buckets a job config may name (models, inputs, output)."
+  value       = local.allowed_buckets
+}
+
+output "table_name" {
+  description = "DynamoDB table of job records."
+  value       = aws_dynamodb_table.jobs.name
+}
+
+# ---------------------------------------------------------------------------------------------
+# Batch
+# ---------------------------------------------------------------------------------------------
+
+output "queue_arns" {
+  description = "Job queue ARNs keyed by priority name."
+  value       = { for key, queue in aws_batch_job_queue.this : key => queue.arn }
+}
+
+output "queue_priorities" {
+  description = "Batch scheduling priority of each queue, keyed by priority name."
+  value       = { for key, queue in aws_batch_job_queue.this : key => queue.priority }
+}
+
+output "compute_environment_arns" {
+  description = "Compute environment ARNs keyed on_demand / spot."
+  value       = { for key, ce in aws_batch_compute_environment.this : key => ce.arn }
+}
+
+output "job_definition_arn" {
+  description = "Job definition ARN, revision included."
+  value       = aws_batch_job_definition.this.arn
+}
+
+output "job_definition_name" {
+  description = "Job definition name (SubmitJob with the name alone takes the latest active revision)."
+  value       = aws_batch_job_definition.this.name
+}
+
+output "ecr_repository_url" {
+  description = "ECR repository to push the job image to (tag it var.image_tag)."
+  value       = aws_ecr_repository.job.repository_url
+}
+
+output "image" {
+  description = "Image the job definition runs."
+  value       = local.image
+}
+
+# ---------------------------------------------------------------------------------------------
+# Lambda
+# ---------------------------------------------------------------------------------------------
+
+output "ingest_function_name" {
+  description = "Lambda that ingests uploaded job configs."
+  value       = aws_lambda_function.this["ingest"].function_name
+}
+
+output "state_function_name" {
+  description = "Lambda that records Batch job state changes."
+  value       = aws_lambda_function.this["state"].function_name
+}
+
+output "dead_letter_queue_url" {
+  description = "SQS queue holding events both Lambdas failed to handle."
+  value       = aws_sqs_queue.dead_letters.url
+}
+
+output "environment" {
+  description = "The submitter's environment (names from config/env.py): what the CLI needs to talk to this stack."
+  value       = local.lambda_environment
+}

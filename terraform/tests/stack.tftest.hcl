@@ -1,0 +1,288 @@
+# The plan of the whole stack with a mock AWS provider: no account, no emulator, a few seconds.
+# `command = apply` against the mock gives every ARN a value, so the wiring between resources
+# (queues -> compute environments, IAM -> this stack's ARNs) can be compared.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{}" }
+  }
+  # Arguments that take an ARN are validated even against a mock: give the ARNs their shape.
+  mock_resource "aws_iam_instance_profile" {
+    defaults = { arn = "arn:aws:iam::123456789012:instance-profile/batchscore-instance" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/batchscore-role" }
+  }
+  mock_resource "aws_batch_job_definition" {
+    defaults = {
+      arn        = "arn:aws:batch:eu-west-1:123456789012:job-definition/batchscore-score:1"
+      arn_prefix = "arn:aws:batch:eu-west-1:123456789012:job-definition/batchscore-score"
+    }
+  }
+  mock_resource "aws_lambda_function" {
+    defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:batchscore" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = { arn = "arn:aws:sqs:eu-west-1:123456789012:batchscore-dead-letters" }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = { arn = "arn:aws:s3:::batchscore-bucket" }
+  }
+  mock_resource "aws_dynamodb_table" {
+    defaults = { arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/batchscore-jobs" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:batchscore" }
+  }
+  mock_resource "aws_cloudwatch_event_rule" {
+    defaults = { arn = "arn:aws:events:eu-west-1:123456789012:rule/batchscore-job-state" }
+  }
+  mock_resource "aws_ecr_repository" {
+    defaults = {
+      arn            = "arn:aws:ecr:eu-west-1:123456789012:repository/batchscore-job"
+      repository_url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/batchscore-job"
+    }
+  }
+}
+
+# Distinct ARNs where the tests compare which one goes where.
+override_resource {
+  target = aws_batch_compute_environment.this["on_demand"]
+  values = { arn = "arn:aws:batch:eu-west-1:123456789012:compute-environment/batchscore-on-demand-1" }
+}
+
+override_resource {
+  target = aws_batch_compute_environment.this["spot"]
+  values = { arn = "arn:aws:batch:eu-west-1:123456789012:compute-environment/batchscore-spot-1" }
+}
+
+override_resource {
+  target = aws_batch_job_queue.this["high"]
+  values = { arn = "arn:aws:batch:eu-west-1:123456789012:job-queue/batchscore-high" }
+}
+
+override_resource {
+  target = aws_batch_job_queue.this["normal"]
+  values = { arn = "arn:aws:batch:eu-west-1:123456789012:job-queue/batchscore-normal" }
+}
+
+override_resource {
+  target = aws_batch_job_queue.this["low"]
+  values = { arn = "arn:aws:batch:eu-west-1:123456789012:job-queue/batchscore-low" }
+}
+
+variables {
+  subnet_ids = ["subnet-0123456789abcdef0"]
+  vpc_id     = "vpc-0123456789abcdef0"
+}
+
+run "queues_follow_priorities_and_compute_order" {
+  command = apply
+
+  assert {
+    condition     = { for key, queue in aws_batch_job_queue.this : key => queue.priority } == { high = 100, normal = 50, low = 10 }
+    error_message = "Default queues must be high=100, normal=50, low=10."
+  }
+
+  assert {
+    condition = [for ce in aws_batch_job_queue.this["high"].compute_environment_order : ce.compute_environment] == [
+      aws_batch_compute_environment.this["on_demand"].arn, aws_batch_compute_environment.this["spot"].arn,
+    ]
+    error_message = "high must try on-demand first, then spot."
+  }
+
+  assert {
+    condition = [for ce in aws_batch_job_queue.this["normal"].compute_environment_order : ce.compute_environment] == [
+      aws_batch_compute_environment.this["spot"].arn, aws_batch_compute_environment.this["on_demand"].arn,
+    ]
+    error_message = "normal must try spot first, then on-demand."
+  }
+
+  assert {
+    condition     = [for ce in aws_batch_job_queue.this["low"].compute_environment_order : ce.compute_environment] == [aws_batch_compute_environment.this["spot"].arn]
+    error_message = "low must run on spot only."
+  }
+
+  assert {
+    condition     = [for ce in aws_batch_job_queue.this["high"].compute_environment_order : ce.order] == [0, 1]
+    error_message = "compute_environment_order must number the environments from 0."
+  }
+
+  assert {
+    condition = alltrue([
+      for queue in aws_batch_job_queue.this :
+      queue.job_state_time_limit_action[0].action == "CANCEL" && queue.job_state_time_limit_action[0].state == "RUNNABLE"
+    ])
+    error_message = "Every queue must cancel jobs stuck in RUNNABLE."
+  }
+}
+
+run "compute_environments_update_in_place" {
+  command = plan
+
+  assert {
+    condition     = aws_batch_compute_environment.this["spot"].compute_resources[0].allocation_strategy == "SPOT_PRICE_CAPACITY_OPTIMIZED"
+    error_message = "Spot must use SPOT_PRICE_CAPACITY_OPTIMIZED (allows in-place updates, fewer interruptions)."
+  }
+
+  assert {
+    condition     = aws_batch_compute_environment.this["on_demand"].compute_resources[0].allocation_strategy == "BEST_FIT_PROGRESSIVE"
+    error_message = "On-demand must use BEST_FIT_PROGRESSIVE (allows in-place updates)."
+  }
+
+  assert {
+    condition = alltrue([
+      for ce in aws_batch_compute_environment.this :
+      ce.compute_resources[0].min_vcpus == 0 && startswith(ce.compute_environment_name_prefix, "batchscore-")
+    ])
+    # (desired_vcpus is computed, so its absence shows in the source only: tests/functional/terraform)
+    error_message = "Compute environments: min_vcpus 0, a name prefix instead of a name."
+  }
+
+  assert {
+    condition     = [aws_batch_compute_environment.this["on_demand"].compute_resources[0].type, aws_batch_compute_environment.this["spot"].compute_resources[0].type] == ["EC2", "SPOT"]
+    error_message = "EC2 by default: one on-demand (EC2) and one SPOT environment."
+  }
+}
+
+run "job_definition_runs_batch_mode_with_shared_retry_rules" {
+  command = plan
+
+  assert {
+    condition     = jsondecode(aws_batch_job_definition.this.container_properties).command == ["python", "-m", "job", "run", "--job-id", "Ref::job_id"]
+    error_message = "The job definition must run `python -m job run --job-id Ref::job_id`."
+  }
+
+  assert {
+    # jsonencode: compares values, not HCL's list/tuple types.
+    condition = jsonencode([
+      for rule in aws_batch_job_definition.this.retry_strategy[0].evaluate_on_exit :
+      [rule.on_status_reason, rule.on_exit_code, rule.on_reason, upper(rule.action)]
+      ]) == jsonencode([
+      ["Host EC2*", null, null, "RETRY"],
+      [null, "3", null, "RETRY"],
+      [null, null, "*", "EXIT"],
+    ])
+    error_message = "Retry rules: spot reclaim RETRY, exit 3 RETRY, catch-all EXIT last (config/retry.py)."
+  }
+
+  assert {
+    condition     = aws_batch_job_definition.this.retry_strategy[0].attempts == 3 && aws_batch_job_definition.this.timeout[0].attempt_duration_seconds == 3600
+    error_message = "Defaults: 3 attempts, a one-hour attempt timeout."
+  }
+
+  assert {
+    condition = {
+      for requirement in jsondecode(aws_batch_job_definition.this.container_properties).resourceRequirements :
+      requirement.type => requirement.value
+    } == { VCPU = "1", MEMORY = "2048" }
+    error_message = "Default resources must come as resourceRequirements."
+  }
+}
+
+run "only_job_configs_trigger_the_ingest_lambda" {
+  command = apply
+
+  assert {
+    condition = (
+      length(aws_s3_bucket_notification.jobs.lambda_function) == 1
+      && aws_s3_bucket_notification.jobs.lambda_function[0].filter_prefix == "jobs/"
+      && aws_s3_bucket_notification.jobs.lambda_function[0].filter_suffix == ".json"
+      && aws_s3_bucket_notification.jobs.lambda_function[0].lambda_function_arn == aws_lambda_function.this["ingest"].arn
+    )
+    error_message = "Only jobs/*.json uploads may invoke the ingest Lambda."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_notification.jobs.bucket == aws_s3_bucket.this["jobs"].id
+    error_message = "The notification belongs on the jobs bucket."
+  }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.job_state.event_pattern).detail.jobQueue == [for queue in aws_batch_job_queue.this : queue.arn]
+    error_message = "The state-change rule must match this stack's queues only."
+  }
+}
+
+run "iam_is_scoped_to_this_stack" {
+  command = apply
+
+  assert {
+    condition = toset(one([for s in data.aws_iam_policy_document.ingest.statement : s.resources if s.sid == "SubmitToThisStack"])) == toset(concat(
+      [for queue in aws_batch_job_queue.this : queue.arn],
+      [aws_batch_job_definition.this.arn_prefix, "${aws_batch_job_definition.this.arn_prefix}:*"],
+    ))
+    error_message = "The ingest Lambda may submit only to this stack's queues with this stack's job definition."
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.ingest.statement : s.resources if s.sid == "ReadUploadedConfigs"]) == toset(["${aws_s3_bucket.this["jobs"].arn}/jobs/*"])
+    error_message = "The ingest Lambda reads uploaded configs only."
+  }
+
+  assert {
+    condition = alltrue([
+      for doc in [data.aws_iam_policy_document.ingest, data.aws_iam_policy_document.state, data.aws_iam_policy_document.job] :
+      alltrue([for s in doc.statement : !contains(tolist(s.resources), "*")])
+    ])
+    error_message = "Neither the Lambdas nor the job may hold a \"*\" resource."
+  }
+
+  assert {
+    condition = alltrue([
+      for doc in [data.aws_iam_policy_document.ingest, data.aws_iam_policy_document.state, data.aws_iam_policy_document.job, data.aws_iam_policy_document.job_execution] :
+      alltrue([for s in doc.statement : alltrue([for action in s.actions : action != "*" && !endswith(action, ":*")])])
+    ])
+    error_message = "No wildcard actions."
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.job.statement : s.resources if s.sid == "WriteOutput"]) == toset(["arn:aws:s3:::${aws_s3_bucket.this["results"].id}/*"])
+    error_message = "By default jobs write to the results bucket only."
+  }
+
+  assert {
+    condition = alltrue([
+      for doc in [data.aws_iam_policy_document.ingest, data.aws_iam_policy_document.state, data.aws_iam_policy_document.job] :
+      alltrue([for s in doc.statement : toset(s.resources) == toset([aws_dynamodb_table.jobs.arn]) if anytrue([for a in s.actions : startswith(a, "dynamodb:")])])
+    ])
+    error_message = "DynamoDB access is limited to the job table."
+  }
+}
+
+run "fargate_variant" {
+  command = plan
+
+  variables {
+    compute_type = "FARGATE"
+  }
+
+  assert {
+    condition     = [aws_batch_compute_environment.this["on_demand"].compute_resources[0].type, aws_batch_compute_environment.this["spot"].compute_resources[0].type] == ["FARGATE", "FARGATE_SPOT"]
+    error_message = "FARGATE: one Fargate and one Fargate Spot environment."
+  }
+
+  assert {
+    condition     = aws_batch_job_definition.this.platform_capabilities == toset(["FARGATE"]) && length(aws_iam_instance_profile.batch_instance) == 0
+    error_message = "FARGATE: Fargate job definition, no EC2 instance profile."
+  }
+}
+
+run "queue_compute_order_is_validated" {
+  command = plan
+
+  variables {
+    queues = { urgent = { priority = 200, compute_order = ["on_demand", "gpu"] } }
+  }
+
+  expect_failures = [var.queues]
+}

@@ -1,0 +1,246 @@
+# ---------------------------------------------------------------------------------------------
+# Shared
+# ---------------------------------------------------------------------------------------------
+
+variable "name" {
+  description = "Stack name: the prefix of every resource name (buckets add the account id)."
+  type        = string
+  default     = "batchscore"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,20}$", var.name))
+    error_message = "name: 2-21 lowercase letters, digits or '-', starting with a letter (it ends up in bucket names)."
+  }
+}
+
+variable "region" {
+  description = "AWS region of the stack."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "tags" {
+  description = "Tags for every resource (merged into each resource's own tags)."
+  type        = map(string)
+  default     = {}
+}
+
+# ---------------------------------------------------------------------------------------------
+# Batch: compute environments and queues
+# ---------------------------------------------------------------------------------------------
+
+variable "compute_type" {
+  description = "Where jobs run: EC2 (on-demand + Spot instances) or FARGATE (Fargate + Fargate Spot)."
+  type        = string
+  default     = "EC2"
+
+  validation {
+    condition     = contains(["EC2", "FARGATE"], var.compute_type)
+    error_message = "compute_type must be EC2 or FARGATE."
+  }
+}
+
+variable "subnet_ids" {
+  description = "Subnets the compute environments launch into (they need a route to S3, DynamoDB, ECR and CloudWatch Logs)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.subnet_ids) > 0
+    error_message = "subnet_ids needs at least one subnet."
+  }
+}
+
+variable "security_group_ids" {
+  description = "Security groups of the instances or Fargate tasks; empty: the stack creates one with egress only (needs vpc_id)."
+  type        = list(string)
+  default     = []
+}
+
+variable "vpc_id" {
+  description = "VPC of the subnets; used only to create the egress-only security group when security_group_ids is empty."
+  type        = string
+  default     = null
+}
+
+variable "batch_service_role_arn" {
+  description = "Service role of the compute environments; null: Batch's service-linked role (AWSServiceRoleForBatch), which AWS creates on first use."
+  type        = string
+  default     = null
+}
+
+variable "instance_types" {
+  description = "EC2 instance types (or families) the compute environments may launch; ignored for FARGATE."
+  type        = list(string)
+  default     = ["c6i", "m6i", "r6i"]
+}
+
+variable "on_demand_max_vcpus" {
+  description = "Upper bound of the on-demand compute environment, in vCPUs."
+  type        = number
+  default     = 64
+}
+
+variable "spot_max_vcpus" {
+  description = "Upper bound of the spot compute environment, in vCPUs."
+  type        = number
+  default     = 256
+}
+
+variable "queues" {
+  description = <<-EOT
+    Job queues keyed by the priority name a job config asks for. `priority`: Batch's scheduling
+    priority (higher first); `compute_order`: the compute environments in the order Batch tries them
+    ("on_demand", "spot"); `runnable_timeout_seconds`: a job that cannot be placed for this long is
+    cancelled with a reason instead of waiting forever.
+  EOT
+  type = map(object({
+    priority                 = number
+    compute_order            = list(string)
+    runnable_timeout_seconds = optional(number, 3600)
+  }))
+  default = {
+    high   = { priority = 100, compute_order = ["on_demand", "spot"] }
+    normal = { priority = 50, compute_order = ["spot", "on_demand"] }
+    low    = { priority = 10, compute_order = ["spot"] }
+  }
+
+  validation {
+    condition = alltrue([
+      for queue in values(var.queues) :
+      length(queue.compute_order) > 0 && alltrue([for ce in queue.compute_order : contains(["on_demand", "spot"], ce)])
+    ])
+    error_message = "Each queue's compute_order lists \"on_demand\" and/or \"spot\"."
+  }
+
+  validation {
+    condition     = alltrue([for key in keys(var.queues) : can(regex("^[A-Za-z0-9][A-Za-z0-9_-]{0,40}$", key))])
+    error_message = "Queue keys are priority names: letters, digits, '-' or '_' (a job config's `priority` names one)."
+  }
+
+  validation {
+    condition     = alltrue([for queue in values(var.queues) : queue.runnable_timeout_seconds >= 600])
+    error_message = "runnable_timeout_seconds must be at least 600 (Batch's minimum)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Batch: job definition
+# ---------------------------------------------------------------------------------------------
+
+variable "image_uri" {
+  description = "Container image of the job; null: the stack's ECR repository at image_tag."
+  type        = string
+  default     = null
+}
+
+variable "image_tag" {
+  description = "Tag of the image in the stack's ECR repository (tags are immutable: publish a new tag per release)."
+  type        = string
+  default     = "0.1.0"
+}
+
+variable "job_vcpus" {
+  description = "Default vCPUs of a job (a job config's resources.vcpus overrides it)."
+  type        = number
+  default     = 1
+}
+
+variable "job_memory_mib" {
+  description = "Default memory of a job in MiB (a job config's resources.memory_mib overrides it)."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.job_memory_mib >= 512
+    error_message = "job_memory_mib must be at least 512."
+  }
+}
+
+variable "job_timeout_seconds" {
+  description = "Default limit of one attempt, in seconds (a job config's timeout_seconds overrides it)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.job_timeout_seconds >= 60
+    error_message = "job_timeout_seconds must be at least 60 (Batch's minimum)."
+  }
+}
+
+variable "job_attempts" {
+  description = "Default attempts of a job, retries included (a job config's attempts overrides it)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.job_attempts >= 1 && var.job_attempts <= 10
+    error_message = "job_attempts must be within 1-10 (Batch's limits)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Storage and state
+# ---------------------------------------------------------------------------------------------
+
+variable "read_bucket_names" {
+  description = "Existing buckets jobs may read models and inputs from, besides the stack's models bucket."
+  type        = list(string)
+  default     = []
+}
+
+variable "write_bucket_names" {
+  description = "Existing buckets jobs may write output to, besides the stack's results bucket."
+  type        = list(string)
+  default     = []
+}
+
+variable "noncurrent_version_days" {
+  description = "Days a replaced or deleted object version is kept in the stack's (versioned) buckets."
+  type        = number
+  default     = 30
+}
+
+variable "record_ttl_days" {
+  description = "Days a job record stays in the table before DynamoDB's TTL removes it."
+  type        = number
+  default     = 90
+}
+
+variable "force_destroy" {
+  description = "Let `terraform destroy` delete non-empty buckets, the ECR repository and the table (tests, sandboxes)."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------------
+# Lambda
+# ---------------------------------------------------------------------------------------------
+
+variable "submitter_zip" {
+  description = "Path of the Lambda bundle; null: build/submitter.zip at the repository root."
+  type        = string
+  default     = null
+}
+
+variable "lambda_runtime" {
+  description = "Python runtime of the Lambdas."
+  type        = string
+  default     = "python3.12"
+}
+
+variable "lambda_reserved_concurrency" {
+  description = "Reserved concurrency of each Lambda; null: unreserved (the account pool)."
+  type        = number
+  default     = null
+}
+
+variable "log_retention_days" {
+  description = "Days CloudWatch keeps the Lambdas' and jobs' logs."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
+  }
+}

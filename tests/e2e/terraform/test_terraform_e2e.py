@@ -1,0 +1,329 @@
+"""End to end: `terraform apply` of the root config to a moto server, then what it created, read
+back through the AWS APIs, and the pipeline driven on it (upload -> ingest handler -> the job as
+the registered job definition runs it -> SUCCEEDED record, output, manifest)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import quote_plus
+
+import pytest
+from terraform_stack import REGION, ROOT, Stack
+
+from config import env, records, retry
+from config.deployment import DEFAULT_QUEUE_PRIORITIES
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
+
+# ---------------------------------------------------------------------------------------------
+# What Terraform created
+# ---------------------------------------------------------------------------------------------
+
+
+def test_queues_have_their_priorities_and_compute_order(stack: Stack):
+    batch = stack.client("batch")
+    environments = {
+        ce["computeEnvironmentArn"]: ce
+        for ce in batch.describe_compute_environments()["computeEnvironments"]
+    }
+    arns = list(stack.outputs["queue_arns"].values())
+    queues = {
+        queue["jobQueueName"]: queue
+        for queue in batch.describe_job_queues(jobQueues=arns)["jobQueues"]
+    }
+
+    assert {name.removeprefix("batchscore-"): q["priority"] for name, q in queues.items()} == (
+        DEFAULT_QUEUE_PRIORITIES
+    )
+    order = {
+        name.removeprefix("batchscore-"): [
+            environments[entry["computeEnvironment"]]["computeResources"]["type"]
+            for entry in sorted(queue["computeEnvironmentOrder"], key=lambda e: e["order"])
+        ]
+        for name, queue in queues.items()
+    }
+    assert order == {"high": ["EC2", "SPOT"], "normal": ["SPOT", "EC2"], "low": ["SPOT"]}
+    spot = next(ce for ce in environments.values() if ce["computeResources"]["type"] == "SPOT")
+    assert spot["computeResources"]["allocationStrategy"] == "SPOT_PRICE_CAPACITY_OPTIMIZED"
+    assert all(ce["computeResources"]["minvCpus"] == 0 for ce in environments.values())
+
+
+def test_job_definition_runs_batch_mode_with_the_shared_retry_strategy(stack: Stack):
+    batch = stack.client("batch")
+    (definition,) = batch.describe_job_definitions(
+        jobDefinitions=[stack.outputs["job_definition_arn"]]
+    )["jobDefinitions"]
+    container = definition["containerProperties"]
+
+    assert container["command"] == ["python", "-m", "job", "run", "--job-id", "Ref::job_id"]
+    # The provider sends actions in lower case; Batch reads them case-insensitively.
+    rules = [
+        {**rule, "action": rule["action"].upper()}
+        for rule in definition["retryStrategy"]["evaluateOnExit"]
+    ]
+    assert {**definition["retryStrategy"], "evaluateOnExit": rules} == retry.retry_strategy()
+    assert {item["name"]: item["value"] for item in container["environment"]}[env.TABLE_NAME] == (
+        stack.outputs["table_name"]
+    )
+    assert definition["timeout"]["attemptDurationSeconds"] == 3600
+
+
+def test_jobs_bucket_triggers_ingest_for_job_configs_only(stack: Stack):
+    s3 = stack.client("s3")
+    bucket = stack.outputs["jobs_bucket"]
+    (config,) = s3.get_bucket_notification_configuration(Bucket=bucket)[
+        "LambdaFunctionConfigurations"
+    ]
+
+    ingest = stack.outputs["ingest_function_name"]
+    assert config["LambdaFunctionArn"].endswith(f":function:{ingest}")
+    assert config["Events"] == ["s3:ObjectCreated:*"]
+    assert {r["Name"].lower(): r["Value"] for r in config["Filter"]["Key"]["FilterRules"]} == {
+        "prefix": "jobs/",
+        "suffix": ".json",
+    }
+
+
+@pytest.mark.parametrize("output", ["jobs_bucket", "models_bucket", "results_bucket"])
+def test_buckets_are_private_encrypted_versioned_and_tls_only(stack: Stack, output: str):
+    s3 = stack.client("s3")
+    bucket = stack.outputs[output]
+
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    (statement,) = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_table_matches_the_records_contract(stack: Stack):
+    ddb = stack.client("dynamodb")
+    table = stack.outputs["table_name"]
+    description = ddb.describe_table(TableName=table)["Table"]
+    expected = records.table_definition(table)
+
+    assert description["KeySchema"] == expected["KeySchema"]
+    assert sorted(description["AttributeDefinitions"], key=str) == sorted(
+        expected["AttributeDefinitions"], key=str
+    )
+    (index,) = description["GlobalSecondaryIndexes"]
+    (expected_index,) = expected["GlobalSecondaryIndexes"]
+    assert {k: index[k] for k in expected_index} == expected_index
+    assert ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"] == {
+        "TimeToLiveStatus": "ENABLED",
+        "AttributeName": records.TTL_ATTRIBUTE,
+    }
+    backups = ddb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert description["SSEDescription"]["Status"] == "ENABLED"
+
+
+def test_lambdas_and_state_rule_are_wired(stack: Stack):
+    lam = stack.client("lambda")
+    events = stack.client("events")
+    ingest = lam.get_function_configuration(FunctionName=stack.outputs["ingest_function_name"])
+    state = lam.get_function_configuration(FunctionName=stack.outputs["state_function_name"])
+
+    assert ingest["Handler"] == "submitter.ingest_handler.handler"
+    assert state["Handler"] == "submitter.state_handler.handler"
+    variables = ingest["Environment"]["Variables"]
+    assert json.loads(variables[env.QUEUES]) == stack.outputs["queue_arns"]
+    assert variables[env.JOB_DEFINITION] == stack.outputs["job_definition_arn"]
+    assert variables[env.ALLOWED_BUCKETS].split(",") == stack.outputs["allowed_buckets"]
+
+    rule = events.describe_rule(Name="batchscore-job-state")
+    pattern = json.loads(rule["EventPattern"])
+    assert pattern["source"] == ["aws.batch"]
+    assert pattern["detail-type"] == ["Batch Job State Change"]
+    assert sorted(pattern["detail"]["jobQueue"]) == sorted(stack.outputs["queue_arns"].values())
+    (target,) = events.list_targets_by_rule(Rule="batchscore-job-state")["Targets"]
+    assert target["Arn"] == state["FunctionArn"]
+
+
+# ---------------------------------------------------------------------------------------------
+# The pipeline on what Terraform created
+# ---------------------------------------------------------------------------------------------
+
+JOB_ID = "e2e-terraform-1"
+
+
+def require(module: str) -> None:
+    """Skip while a part of the pipeline is not on this branch yet (another issue brings it)."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:
+        found = False
+    if not found:
+        pytest.skip(f"{module} is not there yet")
+
+
+def lambda_context(name: str) -> Any:
+    return SimpleNamespace(
+        function_name=name,
+        function_version="$LATEST",
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:123456789012:function:{name}",
+        memory_limit_in_mb=256,
+        aws_request_id="e2e-request",
+        log_group_name=f"/aws/lambda/{name}",
+        log_stream_name="e2e",
+        get_remaining_time_in_millis=lambda: 60_000,
+    )
+
+
+def s3_put_event(bucket: str, key: str, size: int, etag: str, version: str | None) -> dict:
+    """An S3 notification as moto sends it (no sequencer, userIdentity or requestParameters);
+    the key URL-encoded as S3 does."""
+    obj: dict[str, Any] = {"key": quote_plus(key), "size": size, "eTag": etag}
+    if version:
+        obj["versionId"] = version
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventTime": "2026-01-01T00:00:00.000Z",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "e2e",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": obj,
+                },
+            }
+        ]
+    }
+
+
+def upload_model_and_input(stack: Stack) -> tuple[str, str, int]:
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from skops.io import dump
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"id": range(200), "a": rng.normal(size=200), "b": rng.normal(size=200)})
+    model = LogisticRegression().fit(frame[["a", "b"]], (frame["a"] > frame["b"]).astype(int))
+    model_file = io.BytesIO()
+    dump(model, model_file)
+    data_file = io.BytesIO()
+    frame.to_parquet(data_file, index=False)
+
+    s3 = stack.client("s3")
+    bucket = stack.outputs["models_bucket"]
+    s3.put_object(Bucket=bucket, Key="models/e2e.skops", Body=model_file.getvalue())
+    s3.put_object(Bucket=bucket, Key="inputs/e2e/part-0.parquet", Body=data_file.getvalue())
+    return f"s3://{bucket}/models/e2e.skops", f"s3://{bucket}/inputs/e2e/part-0.parquet", len(frame)
+
+
+# moto's Batch starts each submitted job in a thread that tries Docker, fails and leaves a file
+# open (the job itself runs below, as the job definition says).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_pipeline_runs_on_what_terraform_created(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    require("submitter.ingest_handler")
+    require("job.__main__")
+    # moto applies a bucket policy's Deny without reading its Condition, so the TLS-only policy
+    # (checked above) would refuse every object call over the emulator's plain HTTP.
+    for output in ("jobs_bucket", "models_bucket", "results_bucket"):
+        stack.client("s3").delete_bucket_policy(Bucket=stack.outputs[output])
+    model_uri, input_uri, rows = upload_model_and_input(stack)
+    output_uri = f"s3://{stack.outputs['results_bucket']}/scores/e2e/"
+    document = {
+        "name": "e2e-terraform",
+        "job_id": JOB_ID,
+        "priority": "high",
+        "model": {"uri": model_uri},
+        "input": {"uri": input_uri, "features": ["a", "b"]},
+        "output": {"uri": output_uri, "passthrough": ["id"]},
+    }
+    s3 = stack.client("s3")
+    key = "jobs/e2e terraform.json"  # a space: the event carries it URL-encoded
+    put = s3.put_object(
+        Bucket=stack.outputs["jobs_bucket"], Key=key, Body=json.dumps(document).encode()
+    )
+
+    # GIVEN the ingest Lambda's environment exactly as Terraform configured it
+    configuration = stack.client("lambda").get_function_configuration(
+        FunctionName=stack.outputs["ingest_function_name"]
+    )
+    aws = {
+        "AWS_ENDPOINT_URL": stack.endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }
+    for name, value in {**configuration["Environment"]["Variables"], **aws}.items():
+        monkeypatch.setenv(name, value)
+    sys.modules.pop("submitter.ingest_handler", None)  # its clients are made at import
+    ingest = importlib.import_module("submitter.ingest_handler")
+
+    # WHEN S3's notification reaches the handler
+    event = s3_put_event(
+        stack.outputs["jobs_bucket"],
+        key,
+        len(json.dumps(document)),
+        put["ETag"].strip('"'),
+        put.get("VersionId"),
+    )
+    ingest.handler(event, lambda_context(stack.outputs["ingest_function_name"]))
+
+    # THEN the job is recorded and submitted to the high queue
+    ddb = stack.client("dynamodb")
+    table = stack.outputs["table_name"]
+    record = records.get_record(ddb, table, JOB_ID)
+    assert record is not None
+    assert record["status"] == "SUBMITTED", record.get("status_reason")
+    batch = stack.client("batch")
+    (submitted,) = batch.describe_jobs(jobs=[record["batch_job_id"]])["jobs"]
+    assert submitted["jobQueue"] == stack.outputs["queue_arns"]["high"]
+
+    # WHEN the job runs as the registered job definition says (moto never runs containers)
+    (definition,) = batch.describe_job_definitions(jobDefinitions=[submitted["jobDefinition"]])[
+        "jobDefinitions"
+    ]
+    container = definition["containerProperties"]
+    parameters = {**definition.get("parameters", {}), **submitted.get("parameters", {})}
+    command = [parameters.get(arg.removeprefix("Ref::"), arg) for arg in container["command"]]
+    assert command[0] == "python"
+    job_env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        **{item["name"]: item["value"] for item in container["environment"]},
+        **aws,
+        env.BATCH_JOB_ID: record["batch_job_id"],
+        env.BATCH_JOB_ATTEMPT: "1",
+    }
+    result = subprocess.run(
+        [sys.executable, *command[1:]],
+        cwd=ROOT,
+        env=job_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    # THEN it succeeded, with its figures, output parts and a manifest
+    assert result.returncode == 0, result.stderr[-4000:]
+    record = records.get_record(ddb, table, JOB_ID)
+    assert record["status"] == "SUCCEEDED", record.get("status_reason")
+    assert record["rows"] == rows
+    assert record["output_uri"].rstrip("/") == output_uri.rstrip("/")
+    manifest_bucket, _, manifest_key = record["manifest_uri"].removeprefix("s3://").partition("/")
+    manifest = s3.get_object(Bucket=manifest_bucket, Key=manifest_key)["Body"].read()
+    assert manifest
+    parts = s3.list_objects_v2(Bucket=stack.outputs["results_bucket"], Prefix="scores/e2e/")
+    assert len(parts.get("Contents", [])) >= 2  # at least one part and the manifest
