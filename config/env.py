@@ -7,6 +7,8 @@ JOBS_BUCKET = "BATCHSCORE_JOBS_BUCKET"
 JOB_DEFINITION = "BATCHSCORE_JOB_DEFINITION"
 ALLOWED_BUCKETS = "BATCHSCORE_ALLOWED_BUCKETS"  # comma-separated bucket names
 RECORD_TTL_DAYS = "BATCHSCORE_RECORD_TTL_DAYS"
+LOG_GROUP = "BATCHSCORE_LOG_GROUP"  # the scoring containers' CloudWatch Logs group (CLI)
+TERRAFORM_DIR = "BATCHSCORE_TERRAFORM_DIR"  # where the CLI reads `terraform output -json`
 
 # Emulator / custom endpoints (moto in tests and in the local stack)
 AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"

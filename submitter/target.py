@@ -25,8 +25,6 @@ from submitter.exceptions import SubmitterError
 from submitter.local.state import read_state
 
 BATCH_LOG_GROUP = "/aws/batch/job"  # where Batch's awslogs driver writes unless told otherwise
-TERRAFORM_DIR = "BATCHSCORE_TERRAFORM_DIR"
-LOG_GROUP = "BATCHSCORE_LOG_GROUP"
 
 
 class TargetError(SubmitterError):
@@ -54,7 +52,7 @@ class Target:
 
     @property
     def log_group(self) -> str:
-        return self.variables.get(LOG_GROUP) or BATCH_LOG_GROUP
+        return self.variables.get(env.LOG_GROUP) or BATCH_LOG_GROUP
 
     def client(self, service: str) -> Any:
         """A boto3 client for `service`, honouring the target's endpoints and credentials."""
@@ -95,7 +93,7 @@ def resolve(
     if environ.get(env.TABLE_NAME):
         return Target("aws", {k: v for k, v in environ.items() if isinstance(v, str)})
     directory = terraform_dir or (
-        Path(environ[TERRAFORM_DIR]) if environ.get(TERRAFORM_DIR) else None
+        Path(environ[env.TERRAFORM_DIR]) if environ.get(env.TERRAFORM_DIR) else None
     )
     if directory is not None:
         return Target("aws", dict(environ) | terraform_variables(directory))
@@ -133,4 +131,7 @@ def terraform_variables(directory: Path) -> dict[str, str]:
     outputs = json.loads(result.stdout or "{}")
     if "environment" not in outputs:
         raise TargetError(f"{directory} has no `environment` output: was the stack applied?")
-    return {k: str(v) for k, v in outputs["environment"]["value"].items()}
+    variables = {k: str(v) for k, v in outputs["environment"]["value"].items()}
+    if "job_log_group" in outputs:
+        variables[env.LOG_GROUP] = outputs["job_log_group"]["value"]
+    return variables

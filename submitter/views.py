@@ -36,13 +36,18 @@ def jobs_table(records: list[dict[str, Any]], *, title: str | None = None) -> Ta
         table.add_row(
             record.get("job_id", ""),
             status_text(record.get("status", "")),
-            record.get("queue") or record.get("priority") or "",
+            queue_name(record.get("queue") or record.get("priority") or ""),
             str(record.get("attempts", "")),
             f"{record['rows']:,}" if isinstance(record.get("rows"), int) else "",
             record.get("updated_at", "")[11:19],  # the time of day; `status` shows the date
             _detail(record),
         )
     return table
+
+
+def queue_name(queue: str) -> str:
+    """`arn:aws:batch:...:job-queue/bs-high` -> `bs-high`; a plain name stays as it is."""
+    return queue.rsplit("/", 1)[-1]
 
 
 def _detail(record: dict[str, Any]) -> str:

@@ -89,3 +89,8 @@ output "environment" {
   description = "The submitter's environment (names from config/env.py): what the CLI needs to talk to this stack."
   value       = local.lambda_environment
 }
+
+output "job_log_group" {
+  description = "CloudWatch Logs group of the scoring containers (`batchscore logs` reads it)."
+  value       = aws_cloudwatch_log_group.jobs.name
+}

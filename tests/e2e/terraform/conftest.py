@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+import requests
 from terraform_stack import (
     PROVIDER_OVERRIDE,
     REGION,
@@ -44,6 +45,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     server.start()
     try:
         endpoint = f"http://127.0.0.1:{port}"
+        # moto's Batch would try Docker for every submitted job (and leak a socket when it is
+        # missing); its simple backend never runs them. The test runs the job itself.
+        requests.post(
+            f"{endpoint}/moto-api/config", json={"batch": {"use_docker": False}}, timeout=10
+        )
         endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in SERVICES)
         (workdir / "provider_override.tf").write_text(
             PROVIDER_OVERRIDE.format(region=REGION, endpoints=endpoints)

@@ -17,9 +17,11 @@ from urllib.parse import quote_plus
 
 import pytest
 from terraform_stack import REGION, ROOT, Stack
+from typer.testing import CliRunner
 
 from config import env, records, retry
 from config.deployment import DEFAULT_QUEUE_PRIORITIES
+from submitter.cli import app as cli_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -158,16 +160,6 @@ def test_lambdas_and_state_rule_are_wired(stack: Stack):
 JOB_ID = "e2e-terraform-1"
 
 
-def require(module: str) -> None:
-    """Skip while a part of the pipeline is not on this branch yet (another issue brings it)."""
-    try:
-        found = importlib.util.find_spec(module) is not None
-    except ModuleNotFoundError:
-        found = False
-    if not found:
-        pytest.skip(f"{module} is not there yet")
-
-
 def lambda_context(name: str) -> Any:
     return SimpleNamespace(
         function_name=name,
@@ -227,14 +219,9 @@ def upload_model_and_input(stack: Stack) -> tuple[str, str, int]:
     return f"s3://{bucket}/models/e2e.skops", f"s3://{bucket}/inputs/e2e/part-0.parquet", len(frame)
 
 
-# moto's Batch starts each submitted job in a thread that tries Docker, fails and leaves a file
-# open (the job itself runs below, as the job definition says).
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_pipeline_runs_on_what_terraform_created(
     stack: Stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ):
-    require("submitter.ingest_handler")
-    require("job.__main__")
     # moto applies a bucket policy's Deny without reading its Condition, so the TLS-only policy
     # (checked above) would refuse every object call over the emulator's plain HTTP.
     for output in ("jobs_bucket", "models_bucket", "results_bucket"):
@@ -327,3 +314,10 @@ def test_pipeline_runs_on_what_terraform_created(
     assert manifest
     parts = s3.list_objects_v2(Bucket=stack.outputs["results_bucket"], Prefix="scores/e2e/")
     assert len(parts.get("Contents", [])) >= 2  # at least one part and the manifest
+
+    # AND the CLI, reading the same deployment from the Lambda's environment, reports it
+    result = CliRunner().invoke(cli_app, ["status", JOB_ID, "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert (shown["status"], shown["rows"], shown["priority"]) == ("SUCCEEDED", rows, "high")
+    assert shown["queue"] == stack.outputs["queue_arns"]["high"]
