@@ -1,0 +1,43 @@
+"""`make demo`'s scenario, run as a user runs it: `batchscore demo` in its own process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).parents[3]
+
+
+def test_demo_shows_every_expected_outcome(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("BATCHSCORE_")}
+    environment |= {"COLUMNS": "160", "BATCHSCORE_LOCAL_STATE": str(tmp_path / "state.json")}
+    result = subprocess.run(
+        [sys.executable, "-m", "submitter.cli_main", "demo", "--rows", "2000", "--timeout", "240"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=420,
+        check=False,
+    )
+    output = result.stdout
+    assert result.returncode == 0, output[-3000:] + result.stderr[-3000:]
+    for line in (
+        "is SUCCEEDED",
+        "ran on the high queue",
+        "ran on the normal queue",
+        "ran on the low queue",
+        "is REJECTED",
+        "reason names model.sha256",
+        "the rejected config is kept",
+        "churn-flaky took 2 attempt(s)",
+        "demo passed",
+    ):
+        assert line in output, line
+    assert "NOT " not in output
+    assert "proba_1" in output  # a few predictions were shown
