@@ -45,8 +45,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     server.start()
     try:
         endpoint = f"http://127.0.0.1:{port}"
-        # moto's Batch would try Docker for every submitted job (and leak a socket when it is
-        # missing); its simple backend never runs them. The test runs the job itself.
+        # moto would try Docker for every submitted Batch job and for the Lambda that S3 notifies
+        # (leaking a socket when Docker is missing); its simple backends run nothing. The test
+        # calls the handler and runs the job itself.
         requests.post(
             f"{endpoint}/moto-api/config", json={"batch": {"use_docker": False}}, timeout=10
         )

@@ -226,6 +226,12 @@ def test_pipeline_runs_on_what_terraform_created(
     # (checked above) would refuse every object call over the emulator's plain HTTP.
     for output in ("jobs_bucket", "models_bucket", "results_bucket"):
         stack.client("s3").delete_bucket_policy(Bucket=stack.outputs[output])
+    # moto's S3 would invoke the notified Lambda in Docker (always, whatever its config says) and
+    # leak a socket when Docker is missing; the notification was checked above, and this test
+    # hands the handler the event S3 would send.
+    stack.client("s3").put_bucket_notification_configuration(
+        Bucket=stack.outputs["jobs_bucket"], NotificationConfiguration={}
+    )
     model_uri, input_uri, rows = upload_model_and_input(stack)
     output_uri = f"s3://{stack.outputs['results_bucket']}/scores/e2e/"
     document = {
