@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import sys
 from types import ModuleType, SimpleNamespace
 
@@ -16,6 +17,14 @@ from config import env, records
 
 
 def fresh(name: str) -> ModuleType:
+    """Import a handler module anew, as a Lambda cold start does. powertools keeps its handler on
+    the std logger (named by service) across imports: an earlier test's import would leave it
+    writing to that test's (closed) captured stdout, so the loggers are reset too."""
+    for logger_name in ("batchscore-ingest", "batchscore-state", "submitter"):
+        std = logging.getLogger(logger_name)
+        std.handlers.clear()
+        for attribute in ("init", "powertools_handler"):
+            std.__dict__.pop(attribute, None)
     sys.modules.pop(name, None)
     return importlib.import_module(name)
 
