@@ -117,13 +117,17 @@ def apply(ddb: Any, table: str, event: BatchJobEvent) -> Change:
         if event.array_index is not None:
             return Change(job_id, event.status, False, "a child: the last child commits the job")
         # The container wrote SUCCEEDED with its figures before exiting, so this is normally a
-        # no-op; if the record is still open, Batch's word is all there is.
+        # no-op; if the record is still open, Batch's word is all there is. The attempt count
+        # goes with it: the RUNNING event that carries it may arrive later (and then changes
+        # nothing), so the record must not depend on event order.
+        single = not event.is_array_parent
         applied = records.advance(
             ddb,
             table,
             job_id,
             JobStatus.SUCCEEDED,
             reason="reported by AWS Batch; the job recorded no figures",
+            attempt=(len(event.attempts) or None) if single else None,
         )
         return Change(job_id, event.status, applied)
 
