@@ -110,6 +110,9 @@ def test_uploads_with_duplicated_reordered_events_make_one_job_each_run_once(
         "batch_events": state.stats.delivered,
         "batch_event_duplicates": state.stats.duplicates,
         "state_failures_redelivered": state.stats.failures,
+        "records_that_saw_succeeded_before_running": sum(
+            JobStatus.RUNNING not in status_trace(r["history"]) for r in all_records
+        ),
         "ingest_seconds": round(ingested - started, 1),
         "total_seconds": round(finished - started, 1),
     }
