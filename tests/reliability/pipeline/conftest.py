@@ -3,9 +3,13 @@ Batch running a trivial container, and the submitter's real work functions betwe
 
 from __future__ import annotations
 
+import importlib
+import logging
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import boto3
@@ -86,3 +90,20 @@ def make_pipeline(credentials: None, tmp_path: Path) -> Iterator[Callable[..., P
         finally:
             for local_batch in made:
                 local_batch.close()
+
+
+@pytest.fixture
+def cold_start(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
+    """Import a Lambda entry point anew (its clients made under this test's moto), with
+    powertools' loggers as on a cold start; the earlier module and loggers come back after."""
+
+    def load(name: str) -> ModuleType:
+        for logger_name in ("batchscore-ingest", "batchscore-state", "submitter"):
+            std = logging.getLogger(logger_name)
+            monkeypatch.setattr(std, "handlers", [])
+            for attribute in ("init", "powertools_handler"):  # powertools' "configured" marks
+                monkeypatch.delattr(std, attribute, raising=False)
+        monkeypatch.delitem(sys.modules, name, raising=False)
+        return importlib.import_module(name)
+
+    return load

@@ -11,10 +11,8 @@ runs succeed, so nothing justifies any of the values.)
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import logging
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -68,23 +66,6 @@ def local_job(tmp_path: Path) -> tuple[dict[str, Any], list[str]]:
     pq.write_table(data, path)
     document = secrets_config(model, path, tmp_path / "out", sha256)
     return document, [TAG_VALUE, FEATURE, PASSTHROUGH, sha256]
-
-
-@pytest.fixture
-def cold_start(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
-    """Import a Lambda entry point anew (its clients made under this test's moto), with
-    powertools' loggers as on a cold start; the earlier module and loggers come back after."""
-
-    def load(name: str) -> ModuleType:
-        for logger_name in ("batchscore-ingest", "batchscore-state", "submitter"):
-            std = logging.getLogger(logger_name)
-            monkeypatch.setattr(std, "handlers", [])
-            for attribute in ("init", "powertools_handler"):  # powertools' "configured" marks
-                monkeypatch.delattr(std, attribute, raising=False)
-        monkeypatch.delitem(sys.modules, name, raising=False)
-        return importlib.import_module(name)
-
-    return load
 
 
 @pytest.fixture
