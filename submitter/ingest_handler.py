@@ -8,6 +8,7 @@ import os
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from botocore.config import Config
 
 from submitter.ingest import handle_event
 from submitter.settings import Settings
@@ -18,7 +19,11 @@ copy_config_to_registered_loggers(source_logger=logger, include={"submitter"})
 settings = Settings.from_env(os.environ)
 s3 = boto3.client("s3")
 ddb = boto3.client("dynamodb")
-batch = boto3.client("batch")
+# SubmitJob is not idempotent: botocore must not re-send it after a 5xx or a lost connection,
+# which Batch may have carried out (a second job of the same name, never attached, would run).
+# Throttling is retried by submitter.batch.with_backoff; any other error fails the invocation,
+# whose retry finds an earlier submission by name (submitter.submission.resume).
+batch = boto3.client("batch", config=Config(retries={"total_max_attempts": 1}))
 
 
 def handler(event: dict, context: object = None) -> dict:

@@ -103,7 +103,7 @@ def apply(ddb: Any, table: str, event: BatchJobEvent) -> Change:
     job_id = event.job_id or ""
     if event.array_index is None:
         # A parent or a single job: remember its Batch id should the submitter have died before
-        # storing it (only while SUBMITTED: a terminal record never changes).
+        # storing it (only while the record is open: a terminal record never changes).
         _attach_if_missing(ddb, table, job_id, event.batch_job_id)
 
     if event.status == "RUNNING":
@@ -117,13 +117,17 @@ def apply(ddb: Any, table: str, event: BatchJobEvent) -> Change:
         if event.array_index is not None:
             return Change(job_id, event.status, False, "a child: the last child commits the job")
         # The container wrote SUCCEEDED with its figures before exiting, so this is normally a
-        # no-op; if the record is still open, Batch's word is all there is.
+        # no-op; if the record is still open, Batch's word is all there is. The attempt count
+        # goes with it: the RUNNING event that carries it may arrive later (and then changes
+        # nothing), so the record must not depend on event order.
+        single = not event.is_array_parent
         applied = records.advance(
             ddb,
             table,
             job_id,
             JobStatus.SUCCEEDED,
             reason="reported by AWS Batch; the job recorded no figures",
+            attempt=(len(event.attempts) or None) if single else None,
         )
         return Change(job_id, event.status, applied)
 
@@ -158,15 +162,22 @@ def apply(ddb: Any, table: str, event: BatchJobEvent) -> Change:
 
 
 def _attach_if_missing(ddb: Any, table: str, job_id: str, batch_job_id: str) -> None:
+    """Store the Batch job id on an open record that lacks it (the submitter died before
+    attaching it). Open, not only SUBMITTED: the container's own RUNNING may come first, and the
+    events may arrive in any order; a terminal record never changes."""
     if batch_job_id:
+        terminal = {f":t{i}": status.value for i, status in enumerate(sorted(TERMINAL))}
         records.conditional_update(
             ddb,
             table,
             job_id,
             update="SET #b = :b",
-            condition="#s = :submitted AND attribute_not_exists(#b)",
+            condition=(
+                f"attribute_exists(#s) AND attribute_not_exists(#b) "
+                f"AND NOT #s IN ({', '.join(terminal)})"
+            ),
             names={"#s": "status", "#b": "batch_job_id"},
-            values={":b": batch_job_id, ":submitted": JobStatus.SUBMITTED.value},
+            values={":b": batch_job_id, **terminal},
         )
 
 
