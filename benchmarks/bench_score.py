@@ -127,9 +127,9 @@ def variant_io_floor(args: argparse.Namespace) -> dict[str, Any]:
     rows = 0
     columns = ["id", *FEATURES]
     if args.input.endswith(".parquet"):
-        reader = pq.ParquetFile(args.input).iter_batches(batch_size=65_536, columns=columns)
+        reader = pq.ParquetFile(args.input).iter_batches(batch_size=131_072, columns=columns)
     else:
-        block = 65_536 * 64  # job.inputs: DEFAULT_BATCH_ROWS x CSV_BYTES_PER_ROW
+        block = 131_072 * 32  # job.inputs: DEFAULT_BATCH_ROWS x CSV_BYTES_PER_ROW
         reader = pacsv.open_csv(args.input, read_options=pacsv.ReadOptions(block_size=block))
     writer = None
     for batch in reader:
