@@ -89,8 +89,10 @@ def numeric_columns(schema: pa.Schema, names: Sequence[str]) -> list[str]:
 def _parquet_file(fs: pafs.FileSystem, path: str) -> pq.ParquetFile:
     with storage_errors(f"reading {path}"):
         try:
-            # pre_buffer coalesces a row group's column reads into few large requests (S3).
-            return pq.ParquetFile(fs.open_input_file(path), pre_buffer=True)
+            # pre_buffer coalesces a row group's column reads into few large requests: worth it
+            # on S3; on local files it is an extra copy (reading 4M rows took 2.5 s, not 1.3 s).
+            remote = not isinstance(fs, pafs.LocalFileSystem)
+            return pq.ParquetFile(fs.open_input_file(path), pre_buffer=remote)
         except pa.ArrowInvalid as exc:
             raise InputError(f"reading {path}: not a Parquet file ({exc})") from exc
 
