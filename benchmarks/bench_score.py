@@ -11,7 +11,8 @@ LogisticRegression and a HistGradientBoostingClassifier, fitted on 50k rows, sav
 Every variant runs in its own process; its peak RSS is that process's `ru_maxrss` (os.wait4), so
 one variant's memory never shows in another's. Rates are rows / the variant's own working time
 (imports and interpreter start excluded; for `python -m job score` the job's own `seconds`,
-which include loading the model and planning the input).
+which include loading the model and planning the input); `wall s` is the whole process,
+interpreter start and imports included (scikit-learn + skops take seconds to import).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -116,7 +118,8 @@ def variant_predict(args: argparse.Namespace) -> dict[str, Any]:
 
 def variant_io_floor(args: argparse.Namespace) -> dict[str, Any]:
     """The I/O floor: stream the input and write an output of the job's shape (id + 2 floats),
-    no model; the job's own batch size and formats."""
+    no model, one thread, with the job's reader and writer settings (batch rows, CSV block size,
+    no dictionary encoding of numbers), so the ratio measures what the job adds."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -125,9 +128,10 @@ def variant_io_floor(args: argparse.Namespace) -> dict[str, Any]:
     rows = 0
     columns = ["id", *FEATURES]
     if args.input.endswith(".parquet"):
-        reader = pq.ParquetFile(args.input).iter_batches(batch_size=65_536, columns=columns)
+        reader = pq.ParquetFile(args.input).iter_batches(batch_size=131_072, columns=columns)
     else:
-        reader = pacsv.open_csv(args.input, read_options=pacsv.ReadOptions(block_size=1 << 24))
+        block = 131_072 * 32  # job.inputs: DEFAULT_BATCH_ROWS x CSV_BYTES_PER_ROW
+        reader = pacsv.open_csv(args.input, read_options=pacsv.ReadOptions(block_size=block))
     writer = None
     for batch in reader:
         out = pa.record_batch(
@@ -137,7 +141,7 @@ def variant_io_floor(args: argparse.Namespace) -> dict[str, Any]:
             sink = args.output + ("part.parquet" if args.input.endswith(".parquet") else "part.csv")
             Path(args.output).mkdir(parents=True, exist_ok=True)
             writer = (
-                pq.ParquetWriter(sink, out.schema)
+                pq.ParquetWriter(sink, out.schema, use_dictionary=False)
                 if sink.endswith(".parquet")
                 else pacsv.CSVWriter(sink, out.schema)
             )
@@ -226,44 +230,63 @@ def run_job(
 # --- the table -----------------------------------------------------------------------------------
 
 
-def measure(rows: int, data: Path, job_args: list[str]) -> list[dict[str, Any]]:
+def measure(rows: int, data: Path, job_args: list[str], repeat: int) -> list[dict[str, Any]]:
+    """Every variant `repeat` times, in rounds; per variant the median rate (and the range).
+
+    Within a round each job variant runs right after the reference it is compared with, so a
+    change in the load of the shared machine hits both sides of a ratio alike."""
     inputs = generate(data / f"rows-{rows}", rows)
     models = fit_models(data / "models")
     scratch = data / "out"
-    results = []
 
-    def record(variant: str, model: str, result: dict[str, Any]) -> None:
-        result.update(variant=variant, model=model, rate=result["rows"] / result["seconds"])
-        results.append(result)
-        print(
-            f"  {variant:<24} {model:<7} {result['rate']:>12,.0f} rows/s "
-            f"{result['rss_mib']:>7.0f} MiB",
-            file=sys.stderr,
-        )
+    def job(kind: str, model: str) -> dict[str, Any]:
+        output = scratch / f"job-{kind}-{model}"
+        return run_job(inputs[kind], models[model], output, kind, job_args)
 
-    for model in MODELS:
+    def variant(name: str, kind: str, model: str, env: dict[str, str] | None = None):
+        return lambda: run_variant(name, inputs[kind], models[model], scratch / name, env)
+
+    plan = [
+        ("predict-only", "logreg", variant("predict", "parquet", "logreg")),
+        ("predict-only omp-passive", "logreg", variant("predict", "parquet", "logreg", PASSIVE)),
+        ("io-floor parquet", "-", variant("io-floor", "parquet", "logreg")),
+        ("job parquet->parquet", "logreg", lambda: job("parquet", "logreg")),
+        ("io-floor csv", "-", variant("io-floor", "csv", "logreg")),
+        ("seed pandas csv", "logreg", variant("seed", "csv", "logreg")),
+        ("job csv->csv", "logreg", lambda: job("csv", "logreg")),
         # Once as a plain script runs, once with the OpenMP setting the job uses (job/__main__):
         # the better of the two is the limit.
-        for label, env in (("predict-only", {}), ("predict-only omp-passive", PASSIVE)):
-            result = run_variant("predict", inputs["parquet"], models[model], scratch / "p", env)
-            record(label, model, result)
-    for kind in ("parquet", "csv"):
-        record(
-            f"io-floor {kind}",
-            "-",
-            run_variant("io-floor", inputs[kind], models["logreg"], scratch / f"io-{kind}"),
-        )
-    record(
-        "seed pandas csv",
-        "logreg",
-        run_variant("seed", inputs["csv"], models["logreg"], scratch / "seed"),
-    )
-    for model in MODELS:
-        for kind in ("parquet", "csv"):
-            result = run_job(
-                inputs[kind], models[model], scratch / f"job-{kind}-{model}", kind, job_args
+        ("predict-only", "hgb", variant("predict", "parquet", "hgb")),
+        ("predict-only omp-passive", "hgb", variant("predict", "parquet", "hgb", PASSIVE)),
+        ("job parquet->parquet", "hgb", lambda: job("parquet", "hgb")),
+        ("job csv->csv", "hgb", lambda: job("csv", "hgb")),
+    ]
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {(v, m): [] for v, m, _ in plan}
+    for round_number in range(1, repeat + 1):
+        for name, model, run in plan:
+            result = run()
+            result["rate"] = result["rows"] / result["seconds"]
+            runs[(name, model)].append(result)
+            print(
+                f"  round {round_number} {name:<24} {model:<7} {result['rate']:>12,.0f} rows/s "
+                f"{result['rss_mib']:>7.0f} MiB",
+                file=sys.stderr,
             )
-            record(f"job {kind}->{kind}", model, result)
+    results = []
+    for (name, model), measured in runs.items():
+        rates = sorted(r["rate"] for r in measured)
+        middle = sorted(measured, key=lambda r: r["rate"])[len(measured) // 2]
+        results.append(
+            {
+                **middle,
+                "variant": name,
+                "model": model,
+                "rate": statistics.median(rates),
+                "low": rates[0],
+                "high": rates[-1],
+                "rss_mib": max(r["rss_mib"] for r in measured),
+            }
+        )
     return results
 
 
@@ -280,9 +303,9 @@ def table(results: list[dict[str, Any]]) -> str:
         return next(r for r in results if r["variant"] == variant and r["model"] == model)
 
     lines = [
-        "| variant | model | rows/s | seconds | peak RSS MiB "
+        "| variant | model | rows/s (median) | range | seconds | wall s | peak RSS MiB "
         "| x predict-only | x I/O floor | x seed |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     seed = find("seed pandas csv", "logreg")
     for r in results:
@@ -291,7 +314,9 @@ def table(results: list[dict[str, Any]]) -> str:
         floor_kind = "csv" if "csv" in r["variant"] else "parquet"
         floor = find(f"io-floor {floor_kind}", "-")["rate"]
         lines.append(
-            f"| {r['variant']} | {r['model']} | {r['rate']:,.0f} | {r['seconds']:.2f} | "
+            f"| {r['variant']} | {r['model']} | {r['rate']:,.0f} | "
+            f"{r['low'] / 1000:,.0f}k-{r['high'] / 1000:,.0f}k | {r['seconds']:.2f} | "
+            f"{r['wall']:.1f} | "
             f"{r['rss_mib']:.0f} | {r['rate'] / limit:.2f} | {r['rate'] / floor:.2f} | "
             f"{r['rate'] / seed['rate']:.2f} |"
         )
@@ -352,6 +377,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=4_000_000)
     parser.add_argument("--data", type=Path, default=ROOT / "bench-data")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the median is reported")
     parser.add_argument("--skip-scaling", action="store_true", help="no rows/4 vs rows RSS run")
     parser.add_argument("--job-args", default="", help="extra `python -m job score` options")
     parser.add_argument("--variant", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
@@ -367,11 +393,11 @@ def main() -> None:
         f"benchmark: {args.rows:,} rows x {len(FEATURES)} features + id, {os.cpu_count()} CPUs",
         file=sys.stderr,
     )
-    results = measure(args.rows, args.data, job_args)
+    results = measure(args.rows, args.data, job_args, args.repeat)
     scaling = None if args.skip_scaling else scaling_rss(args.rows, args.data, job_args)
     print(
         f"\n{args.rows:,} rows x {len(FEATURES)} features + id; "
-        f"job args: {args.job_args or '(defaults)'}\n"
+        f"job args: {args.job_args or '(defaults)'}; median of {args.repeat} rounds\n"
     )
     print(table(results))
     print()

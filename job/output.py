@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from config.uris import Location
-from job.exceptions import InputError, OutputExistsError, PermanentError
+from job.exceptions import InputError, JobError, OutputExistsError, PermanentError
 from job.storage import (
     delete,
     filesystem,
@@ -130,6 +131,7 @@ class PartWriter:
         self._stream: Any = None
         self._writer: Any = None
         self._rows_in_part = 0
+        self._path = ""  # of the open part
         self.parts: list[Part] = []
         if output.scheme == "local":
             self._fs.create_dir(self._base, recursive=True)
@@ -157,17 +159,21 @@ class PartWriter:
         return list(self.parts)
 
     def abort(self) -> None:
-        """Close without completing what can be abandoned (S3 multipart uploads)."""
+        """After a failure: drop the half-written part (best effort; pyarrow cannot abandon an
+        S3 multipart upload, closing completes it). Correctness does not depend on this: without
+        a manifest nothing is committed, and a retry clears stale parts first."""
         stream, self._stream, self._writer = self._stream, None, None
-        if stream is not None and hasattr(stream, "abort"):
-            stream.abort()
-        elif stream is not None:
+        if stream is None:
+            return
+        with suppress(OSError):
             stream.close()
+        with suppress(JobError):
+            delete(self._output, [self._path])
 
     def _roll(self) -> None:
         self._finish()
         name = part_name(self._shard, len(self.parts), self._format)
-        path = f"{self._base}{name}"
+        path = self._path = f"{self._base}{name}"
         self.parts.append(Part(uri_of(self._output, path), 0))
         with storage_errors(f"writing {self.parts[-1].uri}"):
             self._stream = self._fs.open_output_stream(path)

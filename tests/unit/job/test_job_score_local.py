@@ -229,7 +229,8 @@ def test_a_failure_mid_write_leaves_no_manifest(scratch, run_score, monkeypatch)
     )
     # THEN the stale manifest is gone and no new one was written
     assert code == EXIT_TRANSIENT
-    assert (scratch.output / "part-00000-00002.parquet").exists()
+    assert (scratch.output / "part-00000-00001.parquet").exists()  # closed parts stay
+    assert not (scratch.output / "part-00000-00002.parquet").exists()  # the open one is dropped
     assert not (scratch.output / "_manifest.json").exists()
 
 
