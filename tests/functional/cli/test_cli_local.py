@@ -4,6 +4,7 @@ container processes), including the errors a user meets."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +35,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 def cli(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     for name in ("BATCHSCORE_TABLE", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)  # found through the state file, not the env
+    # As in a real `batchscore` process, the submitter's loggers have no handler writing to stdout
+    # (an earlier test's Lambda import may have given them powertools' one).
+    monkeypatch.setattr(logging.getLogger("submitter"), "handlers", [])
     return CliRunner()
 
 
@@ -50,6 +54,14 @@ def config_file(tmp_path: Path, stack: LocalStack, name: str, **extra: object) -
     return path
 
 
+def last_json_document(output: str) -> dict:
+    """The `--json` document at the end of the output. The stack's handler threads share this
+    process's stdout (in AWS they log in their own Lambda), so their log lines may come first."""
+    lines = output.splitlines()
+    start = max(i for i, line in enumerate(lines) if line == "{")
+    return json.loads("\n".join(lines[start:]))
+
+
 def invoke(cli: CliRunner, *args: str) -> tuple[int, str]:
     result = cli.invoke(app, list(args))
     return result.exit_code, result.output
@@ -59,7 +71,7 @@ def test_submit_wait_then_status_list_logs_and_rerun(cli, stack, tmp_path) -> No
     path = config_file(tmp_path, stack, "cli-job", priority="high")
     code, output = invoke(cli, "submit", str(path), "--wait", "--timeout", "120", "--json")
     assert code == 0, output
-    record = json.loads(output[output.index("{") :])
+    record = last_json_document(output)
     job_id = record["job_id"]
     assert (record["status"], record["queue"], record["rows"]) == ("SUCCEEDED", "high", ROWS)
 
