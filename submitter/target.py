@@ -77,7 +77,11 @@ class Target:
             region_name=overrides.get("AWS_DEFAULT_REGION"),
             aws_access_key_id=overrides.get("AWS_ACCESS_KEY_ID"),
             aws_secret_access_key=overrides.get("AWS_SECRET_ACCESS_KEY"),
-            config=Config(retries={"mode": "standard"}),
+            # SubmitJob has no idempotency token: botocore re-sending it after a 5xx could make a
+            # second job (see ingest_handler); the submitter retries throttling itself.
+            config=Config(
+                retries={"total_max_attempts": 1} if service == "batch" else {"mode": "standard"}
+            ),
         )
 
 
