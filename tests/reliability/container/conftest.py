@@ -1,0 +1,184 @@
+"""Fixtures for the container's reliability tests: a fault-injecting moto server, the job's data
+in it, and `python -m job` run as a real subprocess (as Batch runs it)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from faulty_moto import Faults, FaultyMotoServer
+
+from config import env, records
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "unit" / "job"))
+
+import jobdata
+
+TABLE = "batchscore-jobs"
+BUCKET = "batchscore-data"
+ROOT = Path(__file__).parents[3]
+# Small batches and parts: the 3000-row input becomes several parts, so faults and kills land
+# between parts.
+RUN_OPTIONS = ("--batch-rows", "250", "--part-rows", "500")
+
+
+@dataclass
+class Done:
+    code: int
+    lines: list[str]
+    stderr: str
+
+    def errors(self) -> str:
+        found = []
+        for line in self.lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and entry.get("level") == "ERROR":
+                found.append(entry.get("message", ""))
+        return " | ".join(found)
+
+
+@pytest.fixture(scope="session")
+def faulty_moto() -> Iterator[FaultyMotoServer]:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
+    server = FaultyMotoServer(Faults())
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Cloud:
+    """The emulated AWS of one test, its faults, and the job subprocess that uses it."""
+
+    endpoint: str
+    faults: Faults
+    s3: Any
+    ddb: Any
+    local: Path
+    capsys: pytest.CaptureFixture[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    def put(self, key: str, path: Path) -> str:
+        self.s3.upload_file(str(path), BUCKET, key)
+        return f"s3://{BUCKET}/{key}"
+
+    def keys(self, prefix: str) -> list[str]:
+        listing = self.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+        return sorted(item["Key"] for item in listing)
+
+    def objects(self, prefix: str) -> dict[str, bytes]:
+        return {
+            key: self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+            for key in self.keys(prefix)
+        }
+
+    def delete_prefix(self, prefix: str) -> None:
+        for key in self.keys(prefix):
+            self.s3.delete_object(Bucket=BUCKET, Key=key)
+
+    def create_job(self, job_id: str, document: dict[str, Any]) -> None:
+        records.create_record(
+            self.ddb,
+            TABLE,
+            {
+                "job_id": job_id,
+                "name": document["name"],
+                "status": "SUBMITTED",
+                "priority": "normal",
+                "queue": "normal",
+                "config": json.dumps(document),
+                "shards": 1,
+            },
+        )
+
+    def record(self, job_id: str) -> dict[str, Any]:
+        return records.get_record(self.ddb, TABLE, job_id)
+
+    def run_job(self, job_id: str, attempt: int = 1, *options: str) -> Done:
+        """`python -m job run` as Batch runs it: a process of its own."""
+        environment = {**self.env, env.BATCH_JOB_ATTEMPT: str(attempt)}
+        done = subprocess.run(
+            [sys.executable, "-m", "job", "run", "--job-id", job_id, *(options or RUN_OPTIONS)],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return Done(done.returncode, done.stdout.splitlines(), done.stderr)
+
+    def run_here(self, job_id: str, attempt: int = 1) -> Done:
+        """The same command in this process (no interpreter start-up: seconds cheaper), for the
+        runs that are not under test (clean references, retries after the faults stopped)."""
+        from job.cli import main
+
+        environment = {**self.env, env.BATCH_JOB_ATTEMPT: str(attempt)}
+        code = main(["run", "--job-id", job_id, *RUN_OPTIONS], environ=environment)
+        return Done(code, self.capsys.readouterr().out.splitlines(), "")
+
+
+def process_env(endpoint: str) -> dict[str, str]:
+    """The job process's environment: this machine's, pointed at the emulator."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BATCHSCORE_"))}
+    return {
+        **keep,
+        env.AWS_ENDPOINT_URL: endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        env.TABLE_NAME: TABLE,
+    }
+
+
+@pytest.fixture
+def cloud(
+    faulty_moto: FaultyMotoServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> Iterator[Cloud]:
+    host, port = faulty_moto.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    faulty_moto.faults.clear()
+    environment = process_env(endpoint)
+    for name in (env.BATCH_JOB_ATTEMPT, env.BATCH_ARRAY_INDEX):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        if name.startswith(("AWS_", "BATCHSCORE_")):
+            monkeypatch.setenv(name, value)
+    reset = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset).close()
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    ddb = boto3.client("dynamodb")
+    ddb.create_table(**records.table_definition(TABLE))
+    yield Cloud(endpoint, faulty_moto.faults, s3, ddb, tmp_path, capsys, environment)
+    faulty_moto.faults.clear()
+
+
+@pytest.fixture
+def job_input(cloud: Cloud) -> dict[str, Any]:
+    """A skops model and a 3000-row input in S3 (two Parquet files), and a config for them."""
+    estimator = jobdata.fit()
+    jobdata.save_model(estimator, cloud.local / "model.skops")
+    for path in jobdata.write_files(jobdata.table(3000), cloud.local / "in", ".parquet", 2):
+        cloud.put(f"input/{path.name}", path)
+    model = cloud.put("models/model.skops", cloud.local / "model.skops")
+    return jobdata.config(
+        model, f"s3://{BUCKET}/input/", f"s3://{BUCKET}/output/", **{"input.format": "parquet"}
+    )
