@@ -107,26 +107,32 @@ class Cloud:
     def record(self, job_id: str) -> dict[str, Any]:
         return records.get_record(self.ddb, TABLE, job_id)
 
-    def run_job(self, job_id: str, attempt: int = 1, *options: str) -> Done:
+    def start_job(self, job_id: str, attempt: int = 1, *options: str) -> subprocess.Popen[str]:
         """`python -m job run` as Batch runs it: a process of its own."""
-        environment = {**self.env, env.BATCH_JOB_ATTEMPT: str(attempt)}
-        done = subprocess.run(
+        return subprocess.Popen(
             [sys.executable, "-m", "job", "run", "--job-id", job_id, *(options or RUN_OPTIONS)],
             cwd=ROOT,
-            env=environment,
-            capture_output=True,
+            env={**self.env, env.BATCH_JOB_ATTEMPT: str(attempt)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=120,
         )
-        return Done(done.returncode, done.stdout.splitlines(), done.stderr)
 
-    def run_here(self, job_id: str, attempt: int = 1) -> Done:
+    def run_job(self, job_id: str, attempt: int = 1, *options: str) -> Done:
+        process = self.start_job(job_id, attempt, *options)
+        try:
+            stdout, stderr = process.communicate(timeout=120)
+        finally:
+            process.kill()
+        return Done(process.returncode, stdout.splitlines(), stderr)
+
+    def run_here(self, job_id: str, attempt: int = 1, *options: str) -> Done:
         """The same command in this process (no interpreter start-up: seconds cheaper), for the
         runs that are not under test (clean references, retries after the faults stopped)."""
         from job.cli import main
 
         environment = {**self.env, env.BATCH_JOB_ATTEMPT: str(attempt)}
-        code = main(["run", "--job-id", job_id, *RUN_OPTIONS], environ=environment)
+        code = main(["run", "--job-id", job_id, *(options or RUN_OPTIONS)], environ=environment)
         return Done(code, self.capsys.readouterr().out.splitlines(), "")
 
 
