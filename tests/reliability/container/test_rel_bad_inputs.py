@@ -137,9 +137,7 @@ class Tripwire:
 
 
 @pytest.mark.parametrize("extension", [".pkl", ".joblib"])
-def test_a_swapped_pickle_is_refused_before_it_is_deserialised(
-    tmp_path, capsys, extension
-) -> None:
+def test_a_swapped_pickle_is_refused_before_it_is_deserialised(tmp_path, capsys, extension) -> None:
     # GIVEN a config pinned to one model, and a file swapped for one that runs code when loaded
     jobdata.write_table(table(), tmp_path / "in" / "data.parquet")
     model = tmp_path / f"model{extension}"
@@ -148,9 +146,7 @@ def test_a_swapped_pickle_is_refused_before_it_is_deserialised(
     model.write_bytes(pickle.dumps(Tripwire(marker)))
 
     # WHEN the job runs with the pin
-    code, errors = run_score(
-        tmp_path, capsys, **{"model.uri": str(model), "model.sha256": pinned}
-    )
+    code, errors = run_score(tmp_path, capsys, **{"model.uri": str(model), "model.sha256": pinned})
 
     # THEN it refuses, naming the pin, and never deserialised the file
     assert code == EXIT_PERMANENT
