@@ -100,7 +100,7 @@ class Cloud:
                 "priority": "normal",
                 "queue": "normal",
                 "config": json.dumps(document),
-                "shards": 1,
+                "shards": document.get("shards", 1),
             },
         )
 
@@ -126,12 +126,16 @@ class Cloud:
             process.kill()
         return Done(process.returncode, stdout.splitlines(), stderr)
 
-    def run_here(self, job_id: str, attempt: int = 1, *options: str) -> Done:
+    def run_here(self, job_id: str, attempt: int = 1, *options: str, shard: int = 0) -> Done:
         """The same command in this process (no interpreter start-up: seconds cheaper), for the
         runs that are not under test (clean references, retries after the faults stopped)."""
         from job.cli import main
 
-        environment = {**self.env, env.BATCH_JOB_ATTEMPT: str(attempt)}
+        environment = {
+            **self.env,
+            env.BATCH_JOB_ATTEMPT: str(attempt),
+            env.BATCH_ARRAY_INDEX: str(shard),
+        }
         code = main(["run", "--job-id", job_id, *(options or RUN_OPTIONS)], environ=environment)
         return Done(code, self.capsys.readouterr().out.splitlines(), "")
 
