@@ -4,7 +4,7 @@ alone may well have no rows: that is not an error)."""
 from __future__ import annotations
 
 import jobdata
-from conftest import BUCKET, Cloud
+from rel_container_cloud import BUCKET, Cloud
 
 from config.retry import EXIT_OK, EXIT_PERMANENT
 

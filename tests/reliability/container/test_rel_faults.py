@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import BUCKET, Cloud
 from faulty_moto import INTERNAL_ERROR, SLOW_DOWN, THROUGHPUT_EXCEEDED, Request
+from rel_container_cloud import BUCKET, Cloud
 
 from config.retry import EXIT_OK, EXIT_TRANSIENT
 

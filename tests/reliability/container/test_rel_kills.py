@@ -9,7 +9,7 @@ import time
 
 import jobdata
 import pytest
-from conftest import Cloud
+from rel_container_cloud import Cloud
 
 from config.retry import EXIT_OK
 

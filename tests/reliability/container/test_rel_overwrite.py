@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import BUCKET, Cloud
+from rel_container_cloud import BUCKET, Cloud
 
 from config.retry import EXIT_OK, EXIT_PERMANENT
 
