@@ -84,6 +84,14 @@ TRANSIENT_BOTOCORE = (
 
 # pyarrow's S3 filesystem reports AWS errors as OSError with the SDK's error name in the text.
 _PERMANENT_S3_MARKERS = ("ACCESS_DENIED", "NO_SUCH_BUCKET", "NO_SUCH_KEY", "INVALID_ACCESS_KEY")
+# pyarrow reports a corrupt Parquet file as a plain OSError too (no errno, no AWS error): the same
+# bytes fail the same way on every attempt, so these are permanent.
+_CORRUPT_DATA_MARKERS = (
+    "Couldn't deserialize thrift",
+    "Deserializing page header failed",
+    "Corrupt snappy compressed data",
+    "Unexpected end of stream",
+)
 
 
 def translate_client_error(exc: Exception, doing: str) -> JobError:
@@ -106,4 +114,6 @@ def translate_os_error(exc: OSError, doing: str) -> JobError:
         return PermanentError(f"{doing}: not found ({exc})")
     if isinstance(exc, PermissionError) or any(m in str(exc) for m in _PERMANENT_S3_MARKERS):
         return PermanentError(f"{doing}: {exc}")
+    if "AWS Error" not in str(exc) and any(m in str(exc) for m in _CORRUPT_DATA_MARKERS):
+        return PermanentError(f"{doing}: corrupt data ({exc})")
     return TransientError(f"{doing}: {exc}")

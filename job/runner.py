@@ -19,6 +19,7 @@ from typing import Any
 from config.models import JobConfig
 from config.records import timestamp, utc_now
 from config.uris import parse_uri
+from job.exceptions import InputError
 from job.inputs import (
     DEFAULT_BATCH_ROWS,
     numeric_columns,
@@ -159,6 +160,7 @@ def score_shard(config: JobConfig, settings: Settings) -> Outcome:
         "timings": {k: round(v, 3) for k, v in stats.stages.items()},
     }
     if settings.shards == 1:
+        _refuse_empty(stats.rows, config)
         # The commit: written last, after every part is complete.
         write_json(manifest_location(output), marker)
         return _outcome_of(marker, output)
@@ -173,6 +175,7 @@ def commit_shards(config: JobConfig, job_id: str, shards: int) -> Outcome:
     first = markers[0]
     started = min(m["started_at"] for m in markers)
     finished = utc_now()
+    _refuse_empty(sum(m["rows"] for m in markers), config)
     manifest = {
         **{k: first[k] for k in ("version", "job_id", "name", "format", "columns")},
         **{k: first[k] for k in ("model_sha256", "config_sha256")},
@@ -188,6 +191,13 @@ def commit_shards(config: JobConfig, job_id: str, shards: int) -> Outcome:
     }
     write_json(manifest_location(output), manifest)
     return _outcome_of(manifest, output)
+
+
+def _refuse_empty(rows: int, config: JobConfig) -> None:
+    """A job whose whole input holds no rows is almost always a broken upstream step: fail it
+    rather than commit an empty output (one empty file among others is fine)."""
+    if rows == 0:
+        raise InputError(f"input.uri: {config.input.uri} holds no rows; nothing to score")
 
 
 def _outcome_of(manifest: dict[str, Any], output: Any) -> Outcome:

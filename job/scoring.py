@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.types as pat
 
 from job.exceptions import InputError
 
@@ -53,8 +54,11 @@ class Predictor:
         try:
             answers = np.asarray(getattr(self.estimator, self.method)(matrix))
         except (ValueError, TypeError) as exc:
-            # sklearn's verdict on the data (NaN where the model allows none, wrong shape...)
-            raise InputError(f"the model refused the input: {exc}") from exc
+            # sklearn's verdict on the data (NaN where the model allows none, wrong shape...);
+            # sklearn does not say which column, so name the features holding NaN.
+            nan = [name for i, name in enumerate(self.features) if np.isnan(matrix[:, i]).any()]
+            where = f"NaN in feature(s) {', '.join(nan)}; " if nan else ""
+            raise InputError(f"{where}the model refused the input: {exc}") from exc
         if answers.ndim == 1:
             answers = answers.reshape(-1, 1)
         columns = [batch.column(name) for name in self.passthrough]
@@ -70,11 +74,26 @@ def feature_matrix(batch: pa.RecordBatch, features: Sequence[str]) -> np.ndarray
     matrix = np.empty((batch.num_rows, len(features)), dtype=np.float64, order="F")
     for position, name in enumerate(features):
         column = batch.column(name)
+        if not _numeric(column.type):
+            # numpy would parse numeric-looking strings silently: a typed column of the wrong
+            # type is a broken input, whatever its values.
+            raise InputError(f"feature {name!r} is not numeric ({column.type})")
         try:
             matrix[:, position] = column.to_numpy(zero_copy_only=False)
         except (ValueError, TypeError, pa.ArrowInvalid) as exc:
             raise InputError(f"feature {name!r} is not numeric ({column.type}): {exc}") from exc
     return matrix
+
+
+def _numeric(kind: pa.DataType) -> bool:
+    return (
+        pat.is_integer(kind)
+        or pat.is_floating(kind)
+        or pat.is_boolean(kind)
+        or pat.is_decimal(kind)
+        or pat.is_null(kind)
+        or (pat.is_dictionary(kind) and _numeric(kind.value_type))
+    )
 
 
 def score(
