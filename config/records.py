@@ -55,6 +55,12 @@ def to_attribute(value: Any) -> dict[str, Any]:
         return {"M": {k: to_attribute(v) for k, v in value.items()}}
     if isinstance(value, list | tuple):
         return {"L": [to_attribute(v) for v in value]}
+    if (
+        isinstance(value, set | frozenset)
+        and value
+        and all(isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in value)
+    ):
+        return {"NS": sorted(str(Decimal(str(v))) for v in value)}  # a number set (ADD/contains)
     raise TypeError(f"cannot store {type(value).__name__} in a job record")
 
 

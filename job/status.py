@@ -81,30 +81,20 @@ def count_shard_done(ddb: Any, table: str, job_id: str, shard: int) -> int:
     set lacks it, so a retried child cannot count twice, and exactly one caller sees the count
     reach `shards` first (DynamoDB serialises updates of one item).
     """
-    key = {KEY: {"S": job_id}}
     try:
-        response = ddb.update_item(
-            TableName=table,
-            Key=key,
-            UpdateExpression="ADD #done :one, #finished :shard",
-            ConditionExpression="attribute_exists(#k) AND NOT contains(#finished, :index)",
-            ExpressionAttributeNames={
-                "#k": KEY,
-                "#done": "shards_done",
-                "#finished": SHARDS_FINISHED,
-            },
-            ExpressionAttributeValues={
-                ":one": {"N": "1"},
-                ":shard": {"NS": [str(shard)]},
-                ":index": {"N": str(shard)},
-            },
-            ReturnValues="UPDATED_NEW",
+        after = records.conditional_update(
+            ddb,
+            table,
+            job_id,
+            update="ADD #done :one, #finished :shard",
+            condition="attribute_exists(#k) AND NOT contains(#finished, :index)",
+            names={"#k": KEY, "#done": "shards_done", "#finished": SHARDS_FINISHED},
+            values={":one": 1, ":shard": {shard}, ":index": shard},
+            return_record=True,
         )
-        return int(response["Attributes"]["shards_done"]["N"])
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise translate_client_error(exc, f"counting shard {shard} of job {job_id!r}") from exc
-    except BotoCoreError as exc:
+    except (ClientError, BotoCoreError) as exc:
         raise translate_client_error(exc, f"counting shard {shard} of job {job_id!r}") from exc
+    if after is not None:
+        return int(after["shards_done"])
     # Counted before (a retry of this child): report the current count.
     return int(load_record(ddb, table, job_id).get("shards_done", 0))

@@ -9,7 +9,14 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from config.records import DuplicateJobError, advance, create_record, get_record, table_definition
+from config.records import (
+    DuplicateJobError,
+    advance,
+    create_record,
+    get_record,
+    table_definition,
+    to_attribute,
+)
 from config.status import JobStatus
 
 TABLE = "batchscore-jobs"
@@ -80,3 +87,7 @@ def test_rejected_is_terminal_from_birth(ddb) -> None:
 def test_advancing_a_missing_record_writes_nothing(ddb) -> None:
     assert not advance(ddb, TABLE, "ghost", JobStatus.RUNNING, attempt=1)
     assert get_record(ddb, TABLE, "ghost") is None
+
+
+def test_a_set_of_numbers_is_stored_as_a_number_set() -> None:
+    assert to_attribute({3, 1}) == {"NS": ["1", "3"]}
