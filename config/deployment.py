@@ -6,8 +6,10 @@ The defaults here are the one source for the Terraform defaults and the local ex
 from __future__ import annotations
 
 import json
+import re
 
-from config.models import DEFAULT_QUEUES
+from config import env
+from config.models import DEFAULT_QUEUES, NAME_PATTERN
 
 # The default deployment's queues and their Batch scheduling priorities (higher runs first), as
 # terraform/variables.tf declares them (tests/functional/terraform proves they agree).
@@ -24,17 +26,29 @@ DEFAULT_QUEUE_COMPUTE_ENVIRONMENTS: dict[str, tuple[str, ...]] = {
 
 
 def queue_names(setting: str | None) -> tuple[str, ...]:
-    """Queue names from the BATCHSCORE_QUEUES setting: a JSON object keyed by priority name, or
-    comma-separated names. Unset or empty: the default deployment's queues."""
+    """The priorities a config may name: the keys of the BATCHSCORE_QUEUES setting (see
+    `parse_queues`). Unset or empty: the default deployment's queues."""
     if not setting or not setting.strip():
         return DEFAULT_QUEUES
+    return tuple(parse_queues(setting))
+
+
+def parse_queues(setting: str) -> dict[str, str]:
+    """`{"high": "arn:...:job-queue/bs-high", ...}`, or comma-separated names that are both the
+    priority and the queue (`high,normal,low`). Raise ValueError naming the variable."""
     text = setting.strip()
     if text.startswith("{"):
         mapping = json.loads(text)
         if not isinstance(mapping, dict) or not mapping:
-            raise ValueError("BATCHSCORE_QUEUES must be a non-empty JSON object or a list of names")
-        return tuple(mapping)
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
-    if not names:
-        raise ValueError("BATCHSCORE_QUEUES names no queue")
-    return names
+            raise ValueError(f"{env.QUEUES} must be a non-empty JSON object")
+        if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()):
+            raise ValueError(f"{env.QUEUES} maps priority names to queue names or ARNs")
+        queues = dict(mapping)
+    else:
+        queues = {name.strip(): name.strip() for name in text.split(",") if name.strip()}
+    if not queues:
+        raise ValueError(f"{env.QUEUES} names no queue")
+    for priority in queues:
+        if not re.fullmatch(NAME_PATTERN, priority):
+            raise ValueError(f"{env.QUEUES}: {priority!r} is not a valid priority name")
+    return queues

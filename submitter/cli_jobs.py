@@ -16,6 +16,8 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
+from config import env
+from config.deployment import queue_names
 from config.parsing import MAX_CONFIG_BYTES, parse_config
 from config.records import get_record
 from config.status import JobStatus
@@ -54,11 +56,9 @@ def submit(
     as_json: AsJson = False,
 ) -> None:
     """Upload FILE under the jobs bucket's `jobs/` prefix; the ingest Lambda takes it from there."""
-    from submitter.settings import parse_queues
-
     target = _target(local, terraform_dir)
     raw = file.read_bytes()[: MAX_CONFIG_BYTES + 1]
-    config = parse_config(raw, queues=tuple(parse_queues(target.setting("BATCHSCORE_QUEUES"))))
+    config = parse_config(raw, queues=queue_names(target.setting(env.QUEUES)))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     key = f"jobs/{file.stem}-{stamp}.json"
     job_id = upload_config(target.client("s3"), target.jobs_bucket, key, raw, config.job_id)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from config import env
-from config.models import NAME_PATTERN
+from config.deployment import parse_queues
 from config.records import DEFAULT_TTL_DAYS
 
 DEFAULT_LEASE_SECONDS = 300  # the ingest Lambda's timeout is 60 s (terraform); keep a margin
@@ -44,27 +42,6 @@ class Settings:
             rejected_prefix=environ.get(env.REJECTED_PREFIX) or DEFAULT_REJECTED_PREFIX,
             ttl_days=int(environ.get(env.RECORD_TTL_DAYS) or DEFAULT_TTL_DAYS),
         )
-
-
-def parse_queues(setting: str) -> dict[str, str]:
-    """`{"high": "arn:...:job-queue/bs-high", ...}`, or comma-separated names that are both the
-    priority and the queue (`high,normal,low`)."""
-    text = setting.strip()
-    if text.startswith("{"):
-        mapping = json.loads(text)
-        if not isinstance(mapping, dict) or not mapping:
-            raise ValueError(f"{env.QUEUES} must be a non-empty JSON object")
-        if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()):
-            raise ValueError(f"{env.QUEUES} maps priority names to queue names or ARNs")
-        queues = dict(mapping)
-    else:
-        queues = {name.strip(): name.strip() for name in text.split(",") if name.strip()}
-    if not queues:
-        raise ValueError(f"{env.QUEUES} names no queue")
-    for priority in queues:
-        if not re.fullmatch(NAME_PATTERN, priority):
-            raise ValueError(f"{env.QUEUES}: {priority!r} is not a valid priority name")
-    return queues
 
 
 def parse_buckets(setting: str) -> frozenset[str]:
