@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from config.schema import job_config_schema
+from config.schema import job_config_schema, write_or_check
 
 REFERENCE_PATH = Path(__file__).parents[1] / "docs" / "job-config.md"
 
@@ -106,15 +106,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    if argv == ["--check"]:
-        if not REFERENCE_PATH.exists() or REFERENCE_PATH.read_text() != render():
-            print(f"{REFERENCE_PATH} is stale: run `make schema`", file=sys.stderr)
-            return 1
-        return 0
-    REFERENCE_PATH.parent.mkdir(exist_ok=True)
-    REFERENCE_PATH.write_text(render())
-    print(f"wrote {REFERENCE_PATH}")
-    return 0
+    return write_or_check(REFERENCE_PATH, render(), argv)
 
 
 if __name__ == "__main__":

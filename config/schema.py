@@ -27,15 +27,21 @@ def render() -> str:
     return json.dumps(job_config_schema(), indent=2, sort_keys=True) + "\n"
 
 
-def main(argv: list[str]) -> int:
+def write_or_check(path: Path, text: str, argv: list[str]) -> int:
+    """`main` of a generated file: write it, or with `--check` fail when it differs from `text`."""
     if argv == ["--check"]:
-        if not SCHEMA_PATH.exists() or SCHEMA_PATH.read_text() != render():
-            print(f"{SCHEMA_PATH} is stale: run `make schema`", file=sys.stderr)
+        if not path.exists() or path.read_text() != text:
+            print(f"{path} is stale: run `make schema`", file=sys.stderr)
             return 1
         return 0
-    SCHEMA_PATH.write_text(render())
-    print(f"wrote {SCHEMA_PATH}")
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    print(f"wrote {path}")
     return 0
+
+
+def main(argv: list[str]) -> int:
+    return write_or_check(SCHEMA_PATH, render(), argv)
 
 
 if __name__ == "__main__":
