@@ -43,38 +43,31 @@ class DemoJob:
     job_id: str | None = None
 
 
-def demo_jobs(bucket: str, rows: int) -> list[DemoJob]:
+def demo_jobs(bucket: str) -> list[DemoJob]:
     data = f"s3://{bucket}"
     model = {"uri": f"{data}/models/churn.skops"}
 
-    def config(name: str, **extra: Any) -> dict[str, Any]:
+    def config(name: str, *, output: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+        """A config on the demo's model and customers; `output` adds to the default output."""
         base = {
             "name": name,
             "model": model,
             "input": {"uri": f"{data}/input/customers.parquet", "features": FEATURES},
-            "output": {"uri": f"{data}/output/{name}/", "passthrough": ["customer_id"]},
+            "output": {"uri": f"{data}/output/{name}/", "passthrough": ["customer_id"]}
+            | (output or {}),
         }
         return base | extra
 
-    proba = {"uri": f"{data}/output/churn-high/", "passthrough": ["customer_id"]}
     return [
         DemoJob(
             "high priority, Parquet -> Parquet, predict_proba",
-            config("churn-high", priority="high", output=proba | {"predict": "predict_proba"}),
+            config("churn-high", priority="high", output={"predict": "predict_proba"}),
             JobStatus.SUCCEEDED,
             expect_attempts=1,
         ),
         DemoJob(
             "normal priority, Parquet -> CSV",
-            config(
-                "churn-normal",
-                priority="normal",
-                output={
-                    "uri": f"{data}/output/churn-normal/",
-                    "passthrough": ["customer_id"],
-                    "format": "csv",
-                },
-            ),
+            config("churn-normal", priority="normal", output={"format": "csv"}),
             JobStatus.SUCCEEDED,
             expect_attempts=1,
         ),
@@ -145,7 +138,7 @@ def run_demo(console: Console | None = None, *, rows: int = 20_000, timeout: flo
             f"model s3://{stack.names.data_bucket}/models/churn.skops, {rows:,} customers"
         )
 
-        jobs = demo_jobs(stack.names.data_bucket, rows)
+        jobs = demo_jobs(stack.names.data_bucket)
         for job in jobs:
             if job.flaky:
                 stack.batch.inject_exit(job_name(job.config["job_id"]), EXIT_TRANSIENT, attempts=1)
