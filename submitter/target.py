@@ -59,24 +59,15 @@ class Target:
         import boto3
         from botocore.config import Config
 
-        overrides = {
-            key: self.variables[key]
-            for key in (
-                "AWS_ACCESS_KEY_ID",
-                "AWS_SECRET_ACCESS_KEY",
-                "AWS_DEFAULT_REGION",
-            )
-            if self.variables.get(key)
-        }
         endpoint = self.variables.get(f"AWS_ENDPOINT_URL_{service.upper()}") or self.variables.get(
             env.AWS_ENDPOINT_URL
         )
         return boto3.client(
             service,
             endpoint_url=endpoint or None,
-            region_name=overrides.get("AWS_DEFAULT_REGION"),
-            aws_access_key_id=overrides.get("AWS_ACCESS_KEY_ID"),
-            aws_secret_access_key=overrides.get("AWS_SECRET_ACCESS_KEY"),
+            region_name=self.variables.get("AWS_DEFAULT_REGION") or None,
+            aws_access_key_id=self.variables.get("AWS_ACCESS_KEY_ID") or None,
+            aws_secret_access_key=self.variables.get("AWS_SECRET_ACCESS_KEY") or None,
             # SubmitJob has no idempotency token: botocore re-sending it after a 5xx could make a
             # second job (see ingest_handler); the submitter retries throttling itself.
             config=Config(
