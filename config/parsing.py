@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -36,6 +37,12 @@ def parse_config(raw: bytes, *, queues: Iterable[str] = DEFAULT_QUEUES) -> JobCo
         kind = type(document).__name__ if document is not None else "null"
         raise ConfigError([Problem(ROOT_PATH, f"must be a JSON object, got {kind}")])
     return validate_document(document, queues=queues)
+
+
+def read_config_file(path: str | Path) -> bytes:
+    """A config file's bytes, reading no more than it takes to know it is too large."""
+    with open(path, "rb") as handle:
+        return handle.read(MAX_CONFIG_BYTES + 1)
 
 
 def validate_document(

@@ -13,7 +13,7 @@ import typer
 from config import env
 from config.deployment import queue_names
 from config.exceptions import ConfigError, Problem
-from config.parsing import MAX_CONFIG_BYTES, parse_config
+from config.parsing import parse_config, read_config_file
 from submitter import cli_jobs
 from submitter.exceptions import SubmitterError
 
@@ -36,8 +36,7 @@ def _root() -> None:
 def check_file(path: Path, queues: tuple[str, ...]) -> list[Problem]:
     """The problems of one config file (empty when valid); unreadable files are a problem too."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_CONFIG_BYTES + 1)  # enough to know it is too large
+        raw = read_config_file(path)
     except OSError as exc:
         return [Problem("(file)", f"cannot read: {exc.strerror or exc}")]
     try:

@@ -18,7 +18,7 @@ from rich.live import Live
 
 from config import env
 from config.deployment import queue_names
-from config.parsing import MAX_CONFIG_BYTES, parse_config
+from config.parsing import parse_config, read_config_file
 from config.records import get_record
 from config.status import JobStatus
 from submitter.exceptions import JobNotFoundError
@@ -57,7 +57,7 @@ def submit(
 ) -> None:
     """Upload FILE under the jobs bucket's `jobs/` prefix; the ingest Lambda takes it from there."""
     target = _target(local, terraform_dir)
-    raw = file.read_bytes()[: MAX_CONFIG_BYTES + 1]
+    raw = read_config_file(file)
     config = parse_config(raw, queues=queue_names(target.setting(env.QUEUES)))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     key = f"jobs/{file.stem}-{stamp}.json"
