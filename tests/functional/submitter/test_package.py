@@ -1,9 +1,12 @@
-"""`make package`: the zip holds the handlers and their dependencies, nothing heavy, no CLI."""
+"""`make package`: the zip holds the handlers, their dependencies and their bytecode; nothing
+heavy, no CLI."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -15,6 +18,9 @@ from config import env
 
 ROOT = Path(__file__).parents[3]
 HEAVY = ("pandas", "pyarrow", "sklearn", "numpy", "boto3", "botocore", "typer", "rich")
+# What the packaged project code may import: itself, the zip's wheels, the runtime's SDK, stdlib.
+IMPORTABLE = {"config", "submitter", "pydantic", "aws_lambda_powertools", "boto3", "botocore"}
+TAG = f"cpython-{sys.version_info.major}{sys.version_info.minor}"
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +47,40 @@ def test_zip_contents(built: Path) -> None:
     for handler in ("submitter/ingest_handler.py", "submitter/state_handler.py"):
         assert handler in names
     assert "config/models.py" in names
-    for cli_side in ("submitter/cli.py", "submitter/views.py", "submitter/local/"):
-        assert not any(name.startswith(cli_side) for name in names)
+    for cli_side in ("cli.py", "cli_jobs.py", "target.py", "views.py", "local/"):
+        assert not any(name.startswith(f"submitter/{cli_side}") for name in names)
     tops = {name.split("/")[0] for name in names}
     assert not {t for t in tops if t.split("-")[0].split(".")[0] in HEAVY}
     assert any(name.startswith("pydantic_core/_pydantic_core") for name in names)
     assert "aws_lambda_powertools/__init__.py" in names
-    assert not any("__pycache__" in name for name in names)
+    # Bytecode for every module (Lambda's /var/task is read-only: nothing compiled there is kept),
+    # for the runtime's Python only.
+    sources = [n for n in names if n.endswith(".py")]
+    assert len(sources) > 100
+    for source in sources:
+        folder, _, module = source.rpartition("/")
+        cached = f"{folder}/__pycache__/{module[:-3]}.{TAG}.pyc".lstrip("/")
+        assert cached in names, source
+    assert all(TAG in n for n in names if n.endswith(".pyc"))
+
+
+@pytest.mark.slow
+def test_packaged_code_imports_nothing_the_lambda_lacks(built: Path) -> None:
+    """A CLI module (typer, rich) or a job module (pyarrow) must not slip into the zip."""
+    archive = zipfile.ZipFile(built)
+    ours = [n for n in archive.namelist() if n.split("/")[0] in ("config", "submitter")]
+    imported: dict[str, set[str]] = {}
+    for name in (n for n in ours if n.endswith(".py")):
+        for node in ast.walk(ast.parse(archive.read(name))):
+            if isinstance(node, ast.Import):
+                tops = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops = {node.module.split(".")[0]}
+            else:
+                continue
+            for top in tops - IMPORTABLE - set(sys.stdlib_module_names):
+                imported.setdefault(top, set()).add(name)
+    assert imported == {}
 
 
 @pytest.mark.slow
@@ -67,15 +100,22 @@ def test_handlers_import_from_the_zip_alone(built: Path, tmp_path: Path) -> None
         env.JOB_DEFINITION: "jd",
         env.QUEUES: "normal",
         "AWS_DEFAULT_REGION": "us-east-1",
+        "PYTHONDONTWRITEBYTECODE": "1",  # as in Lambda: nothing can be written beside the code
     }
     # WHEN the handlers are imported from a directory outside the project
     out = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-v", "-c", code],  # -v: says where each code object came from
         cwd=tmp_path,
         env=environment,
         capture_output=True,
         text=True,
         check=True,
-    ).stdout
+    )
     # THEN pydantic and the handlers came from the zip
-    assert all(path.startswith(str(tmp_path)) for path in json.loads(out))
+    assert all(path.startswith(str(tmp_path)) for path in json.loads(out.stdout))
+    # AND every module from the zip was loaded from its bytecode, none compiled from source
+    origin = rf"^# code object from '{re.escape(str(tmp_path))}/(.+)'$"
+    loaded = re.findall(origin, out.stderr, re.MULTILINE)
+    assert len(loaded) > 50
+    assert [name for name in loaded if not name.endswith(f".{TAG}.pyc")] == []
+    assert f"submitter/__pycache__/ingest_handler.{TAG}.pyc" in loaded
