@@ -18,8 +18,10 @@ import random
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -27,10 +29,12 @@ from urllib.parse import quote_plus
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "functional" / "submitter"))
+sys.path.insert(0, str(ROOT / "scripts"))
 
 import boto3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 from moto_batch import QUEUES, REGION, create_batch  # noqa: E402
+from package_submitter import find_python  # noqa: E402
 
 from config import env, records  # noqa: E402
 from submitter.batch import JOB_NAME_PREFIX  # noqa: E402
@@ -40,6 +44,8 @@ JOBS_BUCKET = "bench-jobs"
 DATA_BUCKET = "bench-data"
 TABLE = "bench-jobs"
 MAX_RETRIES = 5
+LAMBDA_PYTHON = "3.12"  # the runtime terraform/lambda.tf deploys
+PIP_PYTHON = ROOT / ".tools" / "bin" / "python"  # the uv-made .venv has no pip
 
 
 def deployment_env(endpoint: str) -> dict[str, str]:
@@ -124,16 +130,34 @@ def deliveries(records_: list[dict[str, Any]], rng: random.Random) -> list[dict[
 
 
 _handler = None
+_in_requests = [0.0, 0]  # seconds spent in AWS requests, and how many, since the last reset
+_request_started: list[float] = []
 
 
 def _init_worker() -> None:
+    """Import the handler like a Lambda instance; time its AWS requests through botocore's
+    events: from `before-call` (the request is built and validated) to the parsed answer."""
     global _handler
     from submitter import ingest_handler
 
     _handler = ingest_handler.handler
+    for client in (ingest_handler.s3, ingest_handler.ddb, ingest_handler.batch):
+        client.meta.events.register("before-call.*.*", _request_start)
+        client.meta.events.register("after-call.*.*", _request_end)
+        client.meta.events.register("after-call-error.*.*", _request_end)
 
 
-def _invoke(event: dict[str, Any]) -> tuple[float, list[str], str | None]:
+def _request_start(**_: Any) -> None:
+    _request_started.append(time.perf_counter())
+
+
+def _request_end(**_: Any) -> None:
+    _in_requests[0] += time.perf_counter() - _request_started.pop()
+    _in_requests[1] += 1
+
+
+def _invoke(event: dict[str, Any]) -> tuple[float, list[str], str | None, float, int]:
+    _in_requests[:] = [0.0, 0]
     started = time.perf_counter()
     try:
         result = _handler(event)
@@ -141,25 +165,29 @@ def _invoke(event: dict[str, Any]) -> tuple[float, list[str], str | None]:
         actions = [o["action"] for o in result["outcomes"]]
     except Exception as exc:  # noqa: BLE001 - counted and retried like Lambda's async retry
         error, actions = f"{type(exc).__name__}: {exc}"[:200], []
-    return time.perf_counter() - started, actions, error
+    return time.perf_counter() - started, actions, error, _in_requests[0], _in_requests[1]
 
 
 def run(events: list[dict[str, Any]], invokers: int) -> dict[str, Any]:
     latencies: list[float] = []
+    own: list[float] = []  # latency minus the time in AWS requests
+    requests: list[int] = []
     actions: dict[str, int] = {}
     errors: list[str] = []
     pending = list(events)
     started = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(invokers, initializer=_init_worker) as pool:
         warm = pool.map(_invoke, [{"Records": []}] * invokers)  # import before the clock runs
-        assert all(error is None for _, _, error in warm)
+        assert all(error is None for _, _, error, _, _ in warm)
         started = time.perf_counter()
         for _ in range(MAX_RETRIES + 1):
             retry = []
-            for event, (latency, acted, error) in zip(
+            for event, (latency, acted, error, in_requests, calls) in zip(
                 pending, pool.imap(_invoke, pending, chunksize=1), strict=True
             ):
                 latencies.append(latency)
+                own.append(latency - in_requests)
+                requests.append(calls)
                 for action in acted:
                     actions[action] = actions.get(action, 0) + 1
                 if error:
@@ -169,7 +197,14 @@ def run(events: list[dict[str, Any]], invokers: int) -> dict[str, Any]:
                 break
             pending = retry
     elapsed = time.perf_counter() - started
-    return {"elapsed": elapsed, "latencies": latencies, "actions": actions, "errors": errors}
+    return {
+        "elapsed": elapsed,
+        "latencies": latencies,
+        "own": own,
+        "requests": requests,
+        "actions": actions,
+        "errors": errors,
+    }
 
 
 def audit(records_: list[dict[str, Any]]) -> dict[str, int]:
@@ -245,6 +280,94 @@ def cold_import_ms(environment: dict[str, str], runs: int = 5) -> dict[str, floa
     return results
 
 
+# In a fresh Python of the Lambda runtime's version, with the zip unpacked as Lambda does and
+# boto3 beside it (the runtime's copy, compiled). Nothing is written next to the code, as on
+# Lambda's read-only /var/task (root ignores file modes here, so PYTHONDONTWRITEBYTECODE does it).
+FLOOR = (
+    "import time; started = time.perf_counter()\n"
+    "import boto3\n"
+    "from botocore.config import Config\n"
+    "clients = [boto3.client('s3'), boto3.client('dynamodb'),"
+    " boto3.client('batch', config=Config(retries={'total_max_attempts': 1}))]\n"
+    "print((time.perf_counter() - started) * 1000, 0)\n"
+)
+COLD_START = (
+    "import json, sys, time; started = time.perf_counter()\n"
+    "from submitter.ingest_handler import handler\n"
+    "imported = time.perf_counter()\n"
+    "result = handler(json.loads(sys.argv[1]))\n"
+    "assert [o['action'] for o in result['outcomes']] == ['submitted'], result\n"
+    "print((imported - started) * 1000, (time.perf_counter() - imported) * 1000)\n"
+)
+
+
+def lambda_layout(workdir: Path) -> dict[str, Path] | None:
+    """build/submitter.zip as `make package` builds it (with bytecode) and without bytecode (as
+    before), unpacked, plus the runtime's boto3; None when no Python 3.12 is on this machine."""
+    python = find_python(LAMBDA_PYTHON)
+    if python is None:
+        return None
+    runtime = workdir / "runtime"
+    version = ["--python", LAMBDA_PYTHON]
+    variants = {
+        "bytecode": [*version, "--compile-with", python, "--runtime-sdk", str(runtime)],
+        "source": [*version, "--no-compile"],
+    }
+    layout = {"python": Path(python), "runtime": runtime}
+    for name, flags in variants.items():
+        built = workdir / f"{name}.zip"
+        subprocess.run(
+            [PIP_PYTHON, ROOT / "scripts" / "package_submitter.py", "--out", str(built), *flags],
+            check=True,
+            capture_output=True,
+        )
+        zipfile.ZipFile(built).extractall(workdir / name)
+        layout[name] = workdir / name
+    return layout
+
+
+def lambda_cold_starts(
+    layout: dict[str, Path], environment: dict[str, str], rng: random.Random, runs: int, first: int
+) -> dict[str, dict[str, float]]:
+    """Median import and first-event times per case, the cases interleaved run by run."""
+    cases = {
+        "boto3 + 3 clients only (floor)": (layout["bytecode"], FLOOR, False),
+        "zip without bytecode": (layout["source"], COLD_START, True),
+        "zip with bytecode (make package)": (layout["bytecode"], COLD_START, True),
+    }
+    base = {
+        "PATH": os.environ["PATH"],
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        **environment,
+    }
+    times: dict[str, list[tuple[float, float]]] = {case: [] for case in cases}
+    for _ in range(runs):
+        for case, (task, code, needs_event) in cases.items():
+            argv = []
+            if needs_event:  # a new upload: the first event does a whole submission
+                (record,) = upload_all(1, rng, first=first)
+                first += 1
+                argv = [json.dumps({"Records": [record]})]
+            out = subprocess.run(
+                [layout["python"], "-c", code, *argv],
+                env={**base, "PYTHONPATH": f"{task}:{layout['runtime']}"},
+                cwd=task,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
+            times[case].append((float(out[0]), float(out[1])))
+    return {
+        case: {
+            "import_ms": round(statistics.median(t[0] for t in pairs)),
+            "first_event_ms": round(statistics.median(t[1] for t in pairs)),
+            "cold_start_ms": round(statistics.median(t[0] + t[1] for t in pairs)),
+        }
+        for case, pairs in times.items()
+    }
+
+
 def percentiles(latencies: list[float]) -> tuple[float, float]:
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -262,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         default=200,
         help="then this many uploads through one invoker: latency without queueing on the server",
     )
+    parser.add_argument("--cold-runs", type=int, default=5, help="fresh processes per case")
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
 
@@ -279,7 +403,14 @@ def main(argv: list[str] | None = None) -> int:
         solo_records = upload_all(args.solo_uploads, rng, first=args.uploads)
         solo = run([{"Records": [record]} for record in solo_records], 1)
         counts = audit(records_ + solo_records)
-        imports = cold_import_ms(environment)
+        imports = cold_import_ms(environment, args.cold_runs)
+        with tempfile.TemporaryDirectory(prefix="bench-lambda-") as tmp:
+            layout = lambda_layout(Path(tmp))
+            lambda_starts = (
+                lambda_cold_starts(layout, environment, rng, args.cold_runs, first=10**6)
+                if layout
+                else None
+            )
     finally:
         server.stop()
 
@@ -295,6 +426,15 @@ def main(argv: list[str] | None = None) -> int:
         "p99_ms": round(p99, 1),
         "solo_p50_ms": round(solo_p50, 1),
         "solo_p99_ms": round(solo_p99, 1),
+        "solo_p50_in_aws_requests_ms": round(
+            statistics.median(
+                lat - own for lat, own in zip(solo["latencies"], solo["own"], strict=True)
+            )
+            * 1000,
+            1,
+        ),
+        "solo_p50_own_ms": round(statistics.median(solo["own"]) * 1000, 1),
+        "solo_requests_per_event": round(statistics.mean(solo["requests"]), 2),
         "solo_events_per_s": round(args.solo_uploads / solo["elapsed"], 1),
         "jobs_submitted": counts["jobs"],
         "duplicates": counts["duplicates"],
@@ -302,12 +442,19 @@ def main(argv: list[str] | None = None) -> int:
         "expected_jobs": args.uploads + args.solo_uploads,
         "outcomes": result["actions"],
         "retried_invocations": len(result["errors"]),
-        "cold_import_ms": {k: round(v) for k, v in imports.items()},
+        "cold_import_ms (dev venv)": {k: round(v) for k, v in imports.items()},
+        f"cold start, Python {LAMBDA_PYTHON}, zip as on Lambda": lambda_starts
+        or f"not measured: no Python {LAMBDA_PYTHON} here",
     }
     for name, value in summary.items():
-        print(f"{name:>20}: {value}")
+        if isinstance(value, dict) and all(isinstance(v, dict) for v in value.values()):
+            print(f"{name}:")
+            for case, figures in value.items():
+                print(f"{case:>40}: {figures}")
+        else:
+            print(f"{name:>28}: {value}")
     if result["errors"]:
-        print(f"{'first error':>20}: {result['errors'][0]}")
+        print(f"{'first error':>28}: {result['errors'][0]}")
     return 0 if counts["duplicates"] == 0 and counts["lost"] == 0 else 1
 
 
