@@ -37,3 +37,15 @@ class JobNotFoundError(SubmitterError):
 class JobStateError(SubmitterError):
     """The job is in a status that does not allow the operation (cancel a finished job, rerun a
     running one)."""
+
+
+class RerunIncompleteError(TransientError):
+    """A rerun's record exists but its submission did not finish, even after one recovery."""
+
+    def __init__(self, job_id: str, original: str, cause: BaseException) -> None:
+        super().__init__(
+            f"the rerun {job_id!r} of {original!r} is recorded but its submission did not "
+            f"finish ({cause}); a Batch job may exist: see `batchscore status {job_id}` "
+            "before trying again"
+        )
+        self.job_id = job_id

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from config import records
 from config.status import JobStatus
 from submitter import batch as batch_api
-from submitter.exceptions import JobNotFoundError, JobStateError
+from submitter.exceptions import JobNotFoundError, JobStateError, RerunIncompleteError
 from submitter.settings import Settings
-from submitter.submission import Outcome, Runtime, create_and_submit, new_job_record, stored_config
+from submitter.submission import (
+    Outcome,
+    Runtime,
+    create_and_submit,
+    new_job_record,
+    resume,
+    stored_config,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +68,13 @@ def rerun(
     *,
     runtime: Runtime | None = None,
 ) -> Outcome:
-    """Submit the stored config of a finished job again as a new job linked by `rerun_of`."""
+    """Submit the stored config of a finished job again as a new job linked by `rerun_of`.
+
+    Nobody redelivers a CLI call the way S3 redelivers an upload, so a rerun whose submission
+    fails after its record exists recovers at once, the way a redelivered upload does (`resume`:
+    find the Batch job by its deterministic name, submit only when there is none): a `SubmitJob`
+    whose answer was lost to a 5xx must not leave a job that runs without its record knowing, and
+    the user must not be pushed into a second rerun of the same work."""
     runtime = runtime or Runtime()
     original = records.get_record(ddb, settings.table, job_id)
     if original is None:
@@ -78,7 +92,18 @@ def rerun(
         upload=original.get("upload"),
         rerun_of=job_id,
     )
-    return create_and_submit(ddb, batch, settings, record, config, runtime)
+    try:
+        return create_and_submit(ddb, batch, settings, record, config, runtime)
+    except Exception as first:
+        if records.get_record(ddb, settings.table, new_id) is None:
+            raise  # nothing was recorded, so nothing was submitted: a plain failure
+        logger.warning("rerun %s did not finish (%s); recovering it", new_id, first)
+        try:
+            recovered = resume(ddb, batch, settings, new_id, runtime)
+        except Exception as second:
+            raise RerunIncompleteError(new_id, job_id, second) from second
+        # `resume` calls a job it found a "duplicate" (of a delivery); here it is this rerun's.
+        return replace(recovered, action="submitted") if recovered.batch_job_id else recovered
 
 
 def rerun_id(job_id: str, token: str) -> str:

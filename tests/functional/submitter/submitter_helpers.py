@@ -127,3 +127,19 @@ class Aws:
 
     def describe(self, batch_job_id: str) -> dict[str, Any]:
         return self.batch.describe_jobs(jobs=[batch_job_id])["jobs"][0]
+
+
+def fail_next_attach(aws: Aws, times: int = 1) -> list[bool]:
+    """Fail (DynamoDB 500) the next `times` UpdateItems that store the Batch job id."""
+    fired: list[bool] = []
+
+    def hook(params: dict[str, Any], **_: Any) -> Any:
+        body = params.get("body") or b""
+        body = body if isinstance(body, bytes) else body.encode()
+        if len(fired) < times and b"REMOVE" in body and b"batch_job_id" in body:
+            fired.append(True)
+            return error_response(500, "InternalServerError", "Internal server error")
+        return None
+
+    aws.ddb.meta.events.register("before-call.dynamodb.UpdateItem", hook)
+    return fired

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from submitter_helpers import Aws, error_response, s3_event, valid_config
+from submitter_helpers import Aws, fail_next_attach, s3_event, valid_config
 
 from config import records
 from submitter.exceptions import SubmissionInFlightError
@@ -18,22 +18,6 @@ from submitter.ingest import IngestIncompleteError
 class Crash(BaseException):
     """Not an Exception: no `except Exception` in the code under test sees it, like a Lambda
     killed by its timeout."""
-
-
-def fail_next_attach(aws: Aws) -> list[bool]:
-    """Fail (DynamoDB 500) the next UpdateItem that stores the Batch job id, once."""
-    fired: list[bool] = []
-
-    def hook(params: dict[str, Any], **_: Any) -> Any:
-        body = params.get("body") or b""
-        body = body if isinstance(body, bytes) else body.encode()
-        if not fired and b"REMOVE" in body and b"batch_job_id" in body:
-            fired.append(True)
-            return error_response(500, "InternalServerError", "Internal server error")
-        return None
-
-    aws.ddb.meta.events.register("before-call.dynamodb.UpdateItem", hook)
-    return fired
 
 
 def crashed_invocation(aws: Aws, event_name: str) -> dict[str, Any]:

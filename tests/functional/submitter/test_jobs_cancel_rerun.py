@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from submitter_helpers import TABLE, Aws, s3_event, valid_config
+from botocore.exceptions import ClientError
+from submitter_helpers import TABLE, Aws, fail_next_attach, s3_event, valid_config
 
 from config import records
 from config.status import JobStatus
 from submitter import jobs
-from submitter.exceptions import JobNotFoundError, JobStateError
+from submitter.exceptions import JobNotFoundError, JobStateError, RerunIncompleteError
 
 
 def submitted(aws: Aws, **overrides):
@@ -117,3 +118,69 @@ def test_rerun_id_fits_64_characters() -> None:
     long_id = "a" * 64
     assert len(jobs.rerun_id(long_id, "0123456789abcdef")) == 64
     assert jobs.rerun_id("churn", "0123456789abcdef") == "churn-r01234567"
+
+
+def finished(aws: Aws) -> str:
+    job = submitted(aws)
+    records.advance(aws.ddb, TABLE, job.job_id, JobStatus.FAILED, reason="spot")
+    return job.job_id
+
+
+def reruns_in_batch(aws: Aws, original: str) -> list[dict]:
+    return [j for j in aws.batch_jobs() if j["jobName"].startswith(f"batchscore-{original}-r")]
+
+
+def test_rerun_whose_submit_job_answer_is_lost_recovers_the_job_it_made(aws: Aws) -> None:
+    # GIVEN SubmitJob creates the Batch job but its answer is lost (a 500 after the fact)
+    original = finished(aws)
+    lost: list[str] = []
+
+    def lose_answer(parsed, **_):
+        if not lost:
+            lost.append(parsed["jobId"])
+            raise ClientError({"Error": {"Code": "InternalServerError"}}, "SubmitJob")
+
+    aws.batch.meta.events.register("after-call.batch.SubmitJob", lose_answer)
+    # WHEN the rerun is asked for once
+    again = jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
+    # THEN it finds that job by name instead of submitting a second one, and records it
+    assert again.action == "submitted"
+    assert again.batch_job_id == lost[0]
+    assert [j["jobId"] for j in reruns_in_batch(aws, original)] == lost
+    record = records.get_record(aws.ddb, TABLE, again.job_id)
+    assert record["batch_job_id"] == lost[0]
+    assert "lease_token" not in record
+
+
+def test_rerun_whose_record_update_fails_once_is_completed(aws: Aws) -> None:
+    original = finished(aws)
+    fired = fail_next_attach(aws)
+    again = jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
+    assert fired == [True]
+    assert again.action == "submitted"
+    [made] = reruns_in_batch(aws, original)
+    assert records.get_record(aws.ddb, TABLE, again.job_id)["batch_job_id"] == made["jobId"]
+
+
+def test_rerun_that_cannot_finish_names_the_new_job_and_submits_once(aws: Aws) -> None:
+    original = finished(aws)
+    fail_next_attach(aws, times=2)
+    with pytest.raises(RerunIncompleteError) as raised:
+        jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
+    new_id = raised.value.job_id
+    assert new_id.startswith(f"{original}-r")
+    assert f"batchscore status {new_id}" in str(raised.value)
+    assert [j["jobName"] for j in reruns_in_batch(aws, original)] == [f"batchscore-{new_id}"]
+    assert records.get_record(aws.ddb, TABLE, new_id)["status"] == "SUBMITTED"
+
+
+def test_rerun_whose_record_cannot_be_written_submits_nothing(aws: Aws) -> None:
+    original = finished(aws)
+
+    def refuse(**_):
+        raise ClientError({"Error": {"Code": "InternalServerError"}}, "PutItem")
+
+    aws.ddb.meta.events.register("before-call.dynamodb.PutItem", refuse)
+    with pytest.raises(ClientError):
+        jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
+    assert reruns_in_batch(aws, original) == []
