@@ -65,10 +65,11 @@ local-up: install ## run the embedded local stack (AWS emulator + local Batch) u
 .PHONY: package bench-submit
 
 ARCH ?= x86_64
-LAMBDA_PYTHON ?= 3.12
+LAMBDA_PYTHON ?= # empty: the runtime terraform deploys (scripts/package_submitter.py)
 
 package: $(UV) ## build/submitter.zip for Lambda (ARCH=x86_64|arm64); prints its size
-	@$(TOOLS)/bin/python scripts/package_submitter.py --arch $(ARCH) --python $(LAMBDA_PYTHON)
+	@$(TOOLS)/bin/python scripts/package_submitter.py --arch $(ARCH) \
+		$(if $(strip $(LAMBDA_PYTHON)),--python $(LAMBDA_PYTHON))
 
 bench-submit: install ## ingest benchmark against a moto server (not a test)
 	$(RUN) python benchmarks/bench_submit.py

@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import boto3  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 from moto_batch import QUEUES, REGION, create_batch  # noqa: E402
-from package_submitter import find_python  # noqa: E402
+from package_submitter import LAMBDA_PYTHON, find_python  # noqa: E402
 
 from config import env, records  # noqa: E402
 from submitter.batch import JOB_NAME_PREFIX  # noqa: E402
@@ -44,7 +44,6 @@ JOBS_BUCKET = "bench-jobs"
 DATA_BUCKET = "bench-data"
 TABLE = "bench-jobs"
 MAX_RETRIES = 5
-LAMBDA_PYTHON = "3.12"  # the runtime terraform/lambda.tf deploys
 PIP_PYTHON = ROOT / ".tools" / "bin" / "python"  # the uv-made .venv has no pip
 
 

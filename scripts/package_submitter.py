@@ -53,6 +53,9 @@ CLI_SIDE = {"cli.py", "cli_jobs.py", "cli_main.py", "target.py", "views.py", "qu
 SOURCES = {"submitter": CLI_SIDE, "config": set()}
 FIXED_TIME = (2026, 1, 1, 0, 0, 0)  # the same inputs give the same zip
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip; recorded in the bytecode
+# The runtime terraform deploys (var.lambda_runtime, a test holds them equal): bytecode of another
+# minor version would be ignored, and every cold start would compile again.
+LAMBDA_PYTHON = "3.12"
 
 
 def locked_versions(names: tuple[str, ...]) -> dict[str, str]:
@@ -180,7 +183,7 @@ def build_runtime_sdk(target: Path, arch: str, python: str, compile_with: str | 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", choices=sorted(PLATFORMS), default="x86_64")
-    parser.add_argument("--python", default="3.12", help="the Lambda runtime's Python version")
+    parser.add_argument("--python", default=LAMBDA_PYTHON, help="the Lambda runtime's Python")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "submitter.zip")
     parser.add_argument("--compile-with", help="a Python of --python's version to compile with")
     parser.add_argument(

@@ -5,6 +5,7 @@ python-hcl2, no terraform run needed."""
 from __future__ import annotations
 
 import re
+import runpy
 
 import pytest
 from terraform_hcl import TERRAFORM_DIR, load_hcl, merged, resource
@@ -111,6 +112,15 @@ def test_every_checkov_skip_gives_a_reason():
     assert skips, "expected inline skips (the stack has some)"
     for file, line in skips:
         assert re.search(r"#checkov:skip=CKV2?_AWS_\d+:\S.{20,}", line), f"{file}: {line}"
+
+
+def test_the_zip_is_compiled_for_the_runtime_terraform_deploys():
+    """Bytecode of another minor version is ignored: every cold start would compile again."""
+    script = TERRAFORM_DIR.parent / "scripts" / "package_submitter.py"
+    packaged_for = runpy.run_path(str(script))["LAMBDA_PYTHON"]
+
+    runtime = merged(load_hcl("variables.tf")["variable"])["lambda_runtime"]["default"]
+    assert runtime == f"python{packaged_for}"
 
 
 def test_every_variable_and_output_is_described_and_typed():
