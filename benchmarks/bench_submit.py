@@ -290,6 +290,11 @@ FLOOR = (
     " boto3.client('batch', config=Config(retries={'total_max_attempts': 1}))]\n"
     "print((time.perf_counter() - started) * 1000, 0)\n"
 )
+STATE_IMPORT = (
+    "import time; started = time.perf_counter()\n"
+    "import submitter.state_handler\n"
+    "print((time.perf_counter() - started) * 1000, 0)\n"
+)
 COLD_START = (
     "import json, sys, time; started = time.perf_counter()\n"
     "from submitter.ingest_handler import handler\n"
@@ -333,6 +338,7 @@ def lambda_cold_starts(
         "boto3 + 3 clients only (floor)": (layout["bytecode"], FLOOR, False),
         "zip without bytecode": (layout["source"], COLD_START, True),
         "zip with bytecode (make package)": (layout["bytecode"], COLD_START, True),
+        "state handler, zip with bytecode (import)": (layout["bytecode"], STATE_IMPORT, False),
     }
     base = {
         "PATH": os.environ["PATH"],

@@ -9,13 +9,15 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from config.models import JobConfig
 from config.retry import retry_strategy
 from submitter.exceptions import SubmitRefusedError, ThrottledError
+
+if TYPE_CHECKING:  # the state-change Lambda imports this module and needs no pydantic
+    from config.models import JobConfig
 
 T = TypeVar("T")
 
