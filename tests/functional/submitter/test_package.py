@@ -119,22 +119,3 @@ def test_handlers_import_from_the_zip_alone(built: Path, tmp_path: Path) -> None
     assert len(loaded) > 50
     assert [name for name in loaded if not name.endswith(f".{TAG}.pyc")] == []
     assert f"submitter/__pycache__/ingest_handler.{TAG}.pyc" in loaded
-
-
-def test_the_state_handler_loads_no_pydantic() -> None:
-    """It validates no config: pydantic and the config models would only lengthen its cold
-    start (about 0.15 s here)."""
-    code = (
-        "import sys, submitter.state_handler\n"
-        "print(sorted(m for m in sys.modules if 'pydantic' in m))"
-    )
-    environment = {**os.environ, env.TABLE_NAME: "jobs", "AWS_DEFAULT_REGION": "us-east-1"}
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "[]"
