@@ -122,18 +122,31 @@ def status(
     target = _target(local, terraform_dir)
     record = _record(target, job_id)
     if refresh and not JobStatus(record["status"]).is_terminal and record.get("batch_job_id"):
-        from submitter.reconcile import UNCHANGED
-        from submitter.reconcile import refresh as refresh_record
-
-        ddb = target.client("dynamodb")
-        finding = refresh_record(ddb, target.client("batch"), target.table, record)
-        if finding is not None and finding.action != UNCHANGED:
-            typer.echo(f"{job_id}: {finding.action} (Batch: {finding.batch_status})", err=True)
-            record = _record(target, job_id)
+        record = _refreshed(target, record)
     if as_json:
         typer.echo(json.dumps(public(record), indent=2, default=str))
     else:
         console.print(job_view(record))
+
+
+def _refreshed(target: Target, record: dict[str, Any]) -> dict[str, Any]:
+    """The record after asking Batch about its job; the stored one, with a warning, when Batch
+    cannot be asked (e.g. credentials without batch:DescribeJobs): `status` must still work."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from submitter.exceptions import SubmitterError
+    from submitter.reconcile import UNCHANGED, refresh
+
+    job_id = record["job_id"]
+    try:
+        finding = refresh(target.client("dynamodb"), target.client("batch"), target.table, record)
+    except (ClientError, BotoCoreError, SubmitterError) as exc:
+        typer.echo(f"warning: could not ask Batch about {job_id}: {exc}", err=True)
+        return record
+    if finding is None or finding.action == UNCHANGED:
+        return record
+    typer.echo(f"{job_id}: {finding.action} (Batch: {finding.batch_status})", err=True)
+    return _record(target, job_id)
 
 
 def list_(

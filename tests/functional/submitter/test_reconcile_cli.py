@@ -9,8 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from moto_batch import JOB_DEFINITION
-from submitter_helpers import TABLE, Aws
+from submitter_helpers import TABLE, Aws, error_response
 from typer.testing import CliRunner
 
 from config import env, records
@@ -109,3 +110,18 @@ def test_status_refreshes_an_unfinished_job_from_batch(
 
 def _refuse(*_: Any, **__: Any) -> None:
     raise AssertionError("a finished job was refreshed")
+
+
+def test_status_shows_the_stored_record_when_batch_cannot_be_asked(
+    cli, aws, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running_record(aws, "denied", finished_batch_job(aws, "denied"), age=timedelta(hours=1))
+
+    def denied(*_: Any, **__: Any) -> None:
+        raise ClientError(error_response(403, "AccessDeniedException", "no")[1], "DescribeJobs")
+
+    monkeypatch.setattr("submitter.reconcile.refresh", denied)
+    result = invoke(cli, "status", "denied", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["status"] == "RUNNING"
+    assert "warning: could not ask Batch about denied" in result.stderr
