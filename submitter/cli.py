@@ -113,6 +113,7 @@ for _name, _command in (
     ("logs", cli_jobs.logs),
     ("cancel", cli_jobs.cancel),
     ("rerun", cli_jobs.rerun),
+    ("reconcile", cli_jobs.reconcile),
 ):
     app.command(_name)(one_line(_command))
 

@@ -107,14 +107,46 @@ def follow(target: Target, job_id: str, *, timeout: float, quiet: bool = False) 
 
 
 def status(
-    job_id: JobId, local: Local = False, terraform_dir: TerraformDir = None, as_json: AsJson = False
+    job_id: JobId,
+    refresh: Annotated[
+        bool, typer.Option(help="Ask Batch first about a job that is not finished.")
+    ] = True,
+    local: Local = False,
+    terraform_dir: TerraformDir = None,
+    as_json: AsJson = False,
 ) -> None:
-    """A job's record: status, queue, attempts, reason, output and its history."""
-    record = _record(_target(local, terraform_dir), job_id)
+    """A job's record: status, queue, attempts, reason, output and its history.
+
+    A job not yet finished is first brought up to date from Batch (one DescribeJobs), so a
+    state-change event that never arrived does not leave it looking RUNNING."""
+    target = _target(local, terraform_dir)
+    record = _record(target, job_id)
+    if refresh and not JobStatus(record["status"]).is_terminal and record.get("batch_job_id"):
+        record = _refreshed(target, record)
     if as_json:
         typer.echo(json.dumps(public(record), indent=2, default=str))
     else:
         console.print(job_view(record))
+
+
+def _refreshed(target: Target, record: dict[str, Any]) -> dict[str, Any]:
+    """The record after asking Batch about its job; the stored one, with a warning, when Batch
+    cannot be asked (e.g. credentials without batch:DescribeJobs): `status` must still work."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from submitter.exceptions import SubmitterError
+    from submitter.reconcile import UNCHANGED, refresh
+
+    job_id = record["job_id"]
+    try:
+        finding = refresh(target.client("dynamodb"), target.client("batch"), target.table, record)
+    except (ClientError, BotoCoreError, SubmitterError) as exc:
+        typer.echo(f"warning: could not ask Batch about {job_id}: {exc}", err=True)
+        return record
+    if finding is None or finding.action == UNCHANGED:
+        return record
+    typer.echo(f"{job_id}: {finding.action} (Batch: {finding.batch_status})", err=True)
+    return _record(target, job_id)
 
 
 def list_(
@@ -230,6 +262,43 @@ def rerun(
     outcome = jobs.rerun(target.client("dynamodb"), target.client("batch"), settings, job_id)
     summary = {"job_id": outcome.job_id, "rerun_of": job_id, "action": outcome.action}
     _emit(summary, as_json, f"{outcome.job_id}: {outcome.action} (rerun of {job_id})")
+
+
+def reconcile(
+    older_than: Annotated[
+        float,
+        typer.Option("--older-than", min=0, help="Only records untouched for this many minutes."),
+    ] = 10,
+    local: Local = False,
+    terraform_dir: TerraformDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Compare unfinished jobs with Batch and record what Batch says (a lost state-change event).
+    Jobs Batch no longer knows are reported, never changed."""
+    from datetime import timedelta
+
+    from submitter.reconcile import CHANGED, UNCHANGED
+    from submitter.reconcile import reconcile as run
+
+    target = _target(local, terraform_dir)
+    findings = run(
+        target.client("dynamodb"),
+        target.client("batch"),
+        target.table,
+        older_than=timedelta(minutes=older_than),
+    )
+    if as_json:
+        typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+        return
+    for finding in findings:
+        if finding.action == UNCHANGED:
+            continue
+        if finding.action == CHANGED:
+            typer.echo(f"{finding.job_id}: {finding.was} -> {finding.status} (Batch says so)")
+        else:
+            typer.echo(f"{finding.job_id}: {finding.was}, left as it is: {finding.action}")
+    unchanged = sum(f.action == UNCHANGED for f in findings)
+    typer.echo(f"{len(findings)} open job(s) checked, {unchanged} already up to date")
 
 
 def _emit(document: dict[str, Any], as_json: bool, text: str | None) -> None:

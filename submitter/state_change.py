@@ -8,6 +8,14 @@ are no-ops.
 Array jobs: Batch sends events for the parent and for every child (`<parent id>:<index>`).
 A child's RUNNING moves the job to RUNNING; a child's FAILED is noted (which shard, why) but
 does not finish the job; the parent's FAILED does, with the child's details in the reason.
+
+When the parent's FAILED comes before any child's (EventBridge does not keep order), the handler
+asks Batch for a failed child (`ListJobs(arrayJobId, jobStatus=FAILED)`, then `DescribeJobs`)
+and records the job FAILED with that shard's details in the same conditional write. The other
+way, letting the late child's event enrich the FAILED record, would make "a terminal record
+never changes" carry an exception; asking Batch keeps every write forward-only and the record
+final the moment it becomes terminal. Without a Batch client, or when Batch cannot say, the job
+is recorded FAILED without the shard's details: the status matters more than the reason.
 """
 
 from __future__ import annotations
@@ -16,10 +24,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from config import records
 from config.records import KEY, utc_now
 from config.status import TERMINAL, JobStatus
-from submitter.batch import job_id_from_name
+from submitter.batch import job_id_from_name, with_backoff
+from submitter.exceptions import ThrottledError
 
 logger = logging.getLogger(__name__)
 
@@ -89,17 +100,21 @@ class BatchJobEvent:
         return "; ".join(parts)[:MAX_REASON]
 
 
-def handle_event(event: dict[str, Any], *, ddb: Any, table: str) -> Change | None:
+def handle_event(
+    event: dict[str, Any], *, ddb: Any, table: str, batch: Any = None
+) -> Change | None:
+    """Apply one "Batch Job State Change" event (other events: None). `batch` (optional) is
+    asked for a failed child when an array parent's FAILED comes first."""
     if event.get("detail-type") != DETAIL_TYPE:
         return None
     change = BatchJobEvent.from_event(event)
     if not change.job_id:
         logger.info("not a batchscore job: %s", change.batch_job_id)
         return None
-    return apply(ddb, table, change)
+    return apply(ddb, table, change, batch=batch)
 
 
-def apply(ddb: Any, table: str, event: BatchJobEvent) -> Change:
+def apply(ddb: Any, table: str, event: BatchJobEvent, *, batch: Any = None) -> Change:
     job_id = event.job_id or ""
     if event.array_index is None:
         # A parent or a single job: remember its Batch id should the submitter have died before
@@ -142,6 +157,10 @@ def apply(ddb: Any, table: str, event: BatchJobEvent) -> Change:
         if event.is_array_parent:
             record = records.get_record(ddb, table, job_id) or {}
             child = record.get("failed_shard")
+            if not child and record and not JobStatus(record["status"]).is_terminal:
+                child = failed_child_from_batch(batch, event.batch_job_id)
+                if child:
+                    fields["failed_shard"] = child
             if child:
                 reason = f"{reason}; shard {child['index']}: {child['reason']}"[:MAX_REASON]
                 if child.get("exit_code") is not None:
@@ -181,8 +200,31 @@ def _attach_if_missing(ddb: Any, table: str, job_id: str, batch_job_id: str) -> 
         )
 
 
-def _note_child_failure(ddb: Any, table: str, job_id: str, event: BatchJobEvent) -> bool:
-    """Keep the first failed shard's details for the parent's FAILED; open records only."""
+def failed_child_from_batch(batch: Any, parent_id: str) -> dict[str, Any] | None:
+    """The `failed_shard` details of the array's lowest-index failed child, as Batch describes it;
+    None without a client, without a failed child, or when Batch does not answer (logged)."""
+    if batch is None or not parent_id:
+        return None
+    try:
+        page = with_backoff(
+            lambda: batch.list_jobs(arrayJobId=parent_id, jobStatus="FAILED", maxResults=100)
+        )
+        ids = sorted(
+            (s["jobId"] for s in page.get("jobSummaryList", [])),
+            key=lambda job_id: int(job_id.rsplit(":", 1)[1]) if ":" in job_id else 0,
+        )
+        if not ids:
+            return None
+        jobs = with_backoff(lambda: batch.describe_jobs(jobs=ids[:1]))["jobs"]
+    except (ClientError, ThrottledError) as exc:
+        logger.warning("cannot ask Batch for the failed shard of %s: %s", parent_id, exc)
+        return None
+    if not jobs:
+        return None
+    return _shard_details(BatchJobEvent.from_event({"detail": jobs[0]}))
+
+
+def _shard_details(event: BatchJobEvent) -> dict[str, Any]:
     detail = {
         "index": event.array_index,
         "reason": event.failure_reason(),
@@ -190,6 +232,12 @@ def _note_child_failure(ddb: Any, table: str, job_id: str, event: BatchJobEvent)
         "attempts": len(event.attempts),
         "at": records.timestamp(utc_now()),
     }
+    return {k: v for k, v in detail.items() if v is not None}
+
+
+def _note_child_failure(ddb: Any, table: str, job_id: str, event: BatchJobEvent) -> bool:
+    """Keep the first failed shard's details for the parent's FAILED; open records only."""
+    detail = _shard_details(event)
     terminal = {f":t{i}": status.value for i, status in enumerate(sorted(TERMINAL))}
     noted = records.conditional_update(
         ddb,
@@ -201,6 +249,6 @@ def _note_child_failure(ddb: Any, table: str, job_id: str, event: BatchJobEvent)
             f"AND NOT #s IN ({', '.join(terminal)})"
         ),
         names={"#k": KEY, "#c": "failed_shard", "#s": "status"},
-        values={**terminal, ":child": {k: v for k, v in detail.items() if v is not None}},
+        values={**terminal, ":child": detail},
     )
     return noted is not None

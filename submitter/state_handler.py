@@ -1,4 +1,5 @@
-"""Lambda entry point for EventBridge "Batch Job State Change" events."""
+"""Lambda entry point for EventBridge "Batch Job State Change" events, and for the optional
+schedule ("Scheduled Event") that runs the reconciler (`submitter.reconcile`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from config import env
+from submitter import reconcile
 from submitter.state_change import handle_event
 
 logger = Logger(service="batchscore-state")
@@ -17,11 +19,16 @@ logging.getLogger("submitter")  # the work modules log below it, formatted like 
 copy_config_to_registered_loggers(source_logger=logger, include={"submitter"})
 table = os.environ[env.TABLE_NAME]
 ddb = boto3.client("dynamodb")
+batch = boto3.client("batch")  # read-only calls (DescribeJobs, ListJobs): botocore may retry
 
 
 def handler(event: dict, context: object = None) -> dict:
     # Not inject_lambda_context: the local runtime calls handlers without a Lambda context.
     logger.append_keys(request_id=getattr(context, "aws_request_id", None))
-    change = handle_event(event, ddb=ddb, table=table)
+    if reconcile.is_scheduled(event):
+        findings = [f.as_dict() for f in reconcile.reconcile(ddb, batch, table)]
+        logger.info("reconciled", extra={"records": len(findings)})
+        return {"reconciled": findings}
+    change = handle_event(event, ddb=ddb, table=table, batch=batch)
     logger.info("state change", extra={"change": vars(change) if change else None})
     return {"change": vars(change) if change else None}

@@ -34,3 +34,41 @@ resource "aws_lambda_permission" "state_from_events" {
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.job_state.arn
 }
+
+# ---------------------------------------------------------------------------------------------
+# Events: optional schedule -> state Lambda runs the reconciler (open records vs DescribeJobs)
+# ---------------------------------------------------------------------------------------------
+
+# Off by default: an idle stack costs nothing, and `batchscore reconcile` does the same on demand.
+resource "aws_cloudwatch_event_rule" "reconcile" {
+  count = var.reconcile_schedule == "" ? 0 : 1
+
+  name                = "${var.name}-reconcile"
+  description         = "batchscore: compare unfinished job records with AWS Batch"
+  schedule_expression = var.reconcile_schedule
+
+  tags = local.tags
+}
+
+resource "aws_cloudwatch_event_target" "reconcile" {
+  count = var.reconcile_schedule == "" ? 0 : 1
+
+  rule = aws_cloudwatch_event_rule.reconcile[0].name
+  arn  = aws_lambda_function.this["state"].arn
+
+  # A missed run is made up by the next one: no retries piling up behind it.
+  retry_policy {
+    maximum_event_age_in_seconds = 300
+    maximum_retry_attempts       = 0
+  }
+}
+
+resource "aws_lambda_permission" "state_from_schedule" {
+  count = var.reconcile_schedule == "" ? 0 : 1
+
+  statement_id  = "AllowReconcileSchedule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this["state"].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.reconcile[0].arn
+}

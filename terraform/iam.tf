@@ -164,6 +164,20 @@ data "aws_iam_policy_document" "state" {
   }
 
   statement {
+    sid       = "FindOpenRecords"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.jobs.arn}/index/by-status"]
+  }
+
+  statement {
+    sid = "AskBatchAboutJobs"
+    # DescribeJobs and ListJobs have no resource type: AWS requires "*". Read-only: the
+    # reconciler (lost events) and an array's failed shard when the parent's FAILED comes first.
+    actions   = ["batch:DescribeJobs", "batch:ListJobs"]
+    resources = ["*"]
+  }
+
+  statement {
     sid       = "DeadLetters"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.dead_letters.arn]

@@ -234,6 +234,17 @@ variable "lambda_reserved_concurrency" {
   default     = null
 }
 
+variable "reconcile_schedule" {
+  description = "EventBridge schedule expression (e.g. \"rate(15 minutes)\") on which the state Lambda compares unfinished job records with Batch (a lost state-change event); empty: no schedule, so nothing runs while the stack is idle."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.reconcile_schedule == "" || can(regex("^(rate|cron)\\(.+\\)$", var.reconcile_schedule))
+    error_message = "reconcile_schedule must be empty or an EventBridge schedule expression: rate(...) or cron(...)."
+  }
+}
+
 variable "log_retention_days" {
   description = "Days CloudWatch keeps the Lambdas' and jobs' logs."
   type        = number

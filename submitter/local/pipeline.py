@@ -17,6 +17,6 @@ def connect_handlers(stack: LocalStack) -> Settings:
         event, s3=s3, ddb=ddb, batch=stack.batch, settings=settings
     )
     stack.on_batch_event = lambda event: state_change.handle_event(
-        event, ddb=ddb, table=settings.table
+        event, ddb=ddb, table=settings.table, batch=stack.batch
     )
     return settings

@@ -232,9 +232,9 @@ run "iam_is_scoped_to_this_stack" {
   assert {
     condition = alltrue([
       for doc in [data.aws_iam_policy_document.ingest, data.aws_iam_policy_document.state, data.aws_iam_policy_document.job] :
-      alltrue([for s in doc.statement : !contains(tolist(s.resources), "*")])
+      alltrue([for s in doc.statement : !contains(tolist(s.resources), "*") || length(setsubtract(s.actions, ["batch:DescribeJobs", "batch:ListJobs"])) == 0])
     ])
-    error_message = "Neither the Lambdas nor the job may hold a \"*\" resource."
+    error_message = "Neither the Lambdas nor the job may hold a \"*\" resource (but for Batch reads that have no resource type)."
   }
 
   assert {
@@ -253,10 +253,52 @@ run "iam_is_scoped_to_this_stack" {
   assert {
     condition = alltrue([
       for doc in [data.aws_iam_policy_document.ingest, data.aws_iam_policy_document.state, data.aws_iam_policy_document.job] :
-      alltrue([for s in doc.statement : toset(s.resources) == toset([aws_dynamodb_table.jobs.arn]) if anytrue([for a in s.actions : startswith(a, "dynamodb:")])])
+      alltrue([for s in doc.statement : alltrue([for r in s.resources : r == aws_dynamodb_table.jobs.arn || startswith(r, "${aws_dynamodb_table.jobs.arn}/index/")]) if anytrue([for a in s.actions : startswith(a, "dynamodb:")])])
     ])
-    error_message = "DynamoDB access is limited to the job table."
+    error_message = "DynamoDB access is limited to the job table and its indexes."
   }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.state.statement : s.resources if s.sid == "FindOpenRecords"]) == toset(["${aws_dynamodb_table.jobs.arn}/index/by-status"])
+    error_message = "The state Lambda queries the by-status index only."
+  }
+}
+
+run "reconcile_schedule_is_off_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.reconcile) == 0 && length(aws_cloudwatch_event_target.reconcile) == 0 && length(aws_lambda_permission.state_from_schedule) == 0
+    error_message = "No schedule unless reconcile_schedule asks for one: an idle stack costs nothing."
+  }
+}
+
+run "reconcile_schedule_invokes_the_state_lambda" {
+  command = apply
+
+  variables {
+    reconcile_schedule = "rate(15 minutes)"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_rule.reconcile[0].schedule_expression == "rate(15 minutes)"
+    error_message = "The rule runs on the given schedule."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.reconcile[0].arn == aws_lambda_function.this["state"].arn && aws_lambda_permission.state_from_schedule[0].source_arn == aws_cloudwatch_event_rule.reconcile[0].arn
+    error_message = "The schedule invokes the state Lambda, which allows that rule."
+  }
+}
+
+run "reconcile_schedule_is_validated" {
+  command = plan
+
+  variables {
+    reconcile_schedule = "every 15 minutes"
+  }
+
+  expect_failures = [var.reconcile_schedule]
 }
 
 run "fargate_variant" {

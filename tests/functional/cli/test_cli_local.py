@@ -6,11 +6,15 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from config import records
+from config.status import JobStatus
+from submitter.batch import job_name
 from submitter.cli import app
 from submitter.local.demo import write_inputs
 from submitter.local.pipeline import connect_handlers
@@ -152,3 +156,43 @@ def test_no_deployment_is_one_clear_line(monkeypatch, tmp_path) -> None:
     assert (
         result.output.strip() == "error: no local stack runs: start one with `batchscore local up`"
     )
+
+
+def test_reconcile_and_status_repair_records_whose_events_were_lost(
+    cli, stack, monkeypatch
+) -> None:
+    ddb, table = stack.client("dynamodb"), stack.names.table
+    long_ago = records.utc_now() - timedelta(hours=1)
+    monkeypatch.setattr(stack, "on_batch_event", None)  # EventBridge loses every event
+    ended = {}
+    for job_id, exit_code in (("lost-ok", 0), ("lost-bad", 2), ("asked", 2)):
+        ended[job_id] = stack.batch.submit_job(
+            jobName=job_name(job_id),
+            jobQueue="normal",
+            jobDefinition=stack.names.job_definition,
+            parameters={"job_id": job_id},
+            containerOverrides={
+                "command": ["python", "-S", "-c", f"raise SystemExit({exit_code})"]
+            },
+        )["jobId"]
+        when = long_ago if job_id != "asked" else records.utc_now()
+        records.create_record(
+            ddb,
+            table,
+            {"job_id": job_id, "name": "n", "status": "SUBMITTED", "batch_job_id": ended[job_id]},
+            now=when,
+        )
+        assert records.advance(ddb, table, job_id, JobStatus.RUNNING, attempt=1, now=when)
+    stack.batch.wait(list(ended.values()), timeout=60)
+
+    code, output = invoke(cli, "reconcile")
+    assert code == 0, output
+    assert "lost-ok: RUNNING -> SUCCEEDED (Batch says so)" in output
+    assert "lost-bad: RUNNING -> FAILED (Batch says so)" in output
+    assert "asked" not in output  # updated a moment ago: left to its events
+    assert records.get_record(ddb, table, "lost-bad")["exit_code"] == 2
+
+    code, output = invoke(cli, "status", "asked")
+    assert code == 0, output
+    assert "FAILED" in output
+    assert records.get_record(ddb, table, "asked")["status"] == "FAILED"

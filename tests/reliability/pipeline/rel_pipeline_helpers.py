@@ -199,7 +199,9 @@ class Pipeline:
         )
 
     def state(self, event: dict[str, Any]) -> Any:
-        return state_change.handle_event(event, ddb=self.ddb, table=self.settings.table)
+        return state_change.handle_event(
+            event, ddb=self.ddb, table=self.settings.table, batch=self.batch
+        )
 
     def records(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

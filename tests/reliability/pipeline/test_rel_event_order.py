@@ -114,14 +114,8 @@ SCENARIOS = [
     "spot-then-ok",
     "timeout",
     "array-ok",
-    pytest.param(
-        "array-child-fails",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="the parent's FAILED names the failed shard only when the child's FAILED "
-            "event arrived first; a later child event finds a terminal record",
-        ),
-    ),
+    # The parent's FAILED before the child's: the handler asks the (local) Batch for the shard.
+    "array-child-fails",
 ]
 
 

@@ -1,0 +1,185 @@
+"""Open job records against AWS Batch: the safety net for a state-change event that never arrived.
+
+EventBridge delivers Batch's events to the state Lambda at least once, but a delivery that keeps
+failing ends in the dead-letter queue, and a container that died without writing its own status
+then leaves its record RUNNING (or SUBMITTED) forever. The reconciler asks Batch instead: the
+records still open (`SUBMITTED`, `RUNNING`) that nothing has touched for a while, one
+`DescribeJobs` per 100 of them, and each job's description goes through the state-change handler
+exactly as an event would (a DescribeJobs job has the shape of an event's `detail`). So the
+forward-only rules, array handling and failure reasons are the handler's, not repeated here, and
+a record that moved on meanwhile is not moved back.
+
+What it does not do:
+- guess: a job Batch no longer knows (it keeps jobs about 7 days) is reported, never changed;
+- touch fresh records (younger than `older_than`: a job being submitted or just started, which
+  Batch may not list yet) nor records without a Batch job id (a submission in flight; the
+  ingest side's redelivery owns those);
+- touch terminal records: only open statuses are queried, and the handler's writes are
+  conditional on the record being open anyway.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from config.records import STATUS_INDEX, STATUS_INDEX_RANGE, from_item, timestamp, utc_now
+from config.status import JobStatus
+from submitter import state_change
+from submitter.batch import with_backoff
+
+logger = logging.getLogger(__name__)
+
+SCHEDULED_DETAIL_TYPE = "Scheduled Event"  # what an EventBridge schedule sends
+DEFAULT_OLDER_THAN = timedelta(minutes=10)
+DEFAULT_LIMIT = 500  # per run: 5 DescribeJobs, ~2 DynamoDB calls a record; the Lambda has 30 s
+DESCRIBE_MAX = 100  # DescribeJobs takes at most 100 job ids
+OPEN = (JobStatus.SUBMITTED, JobStatus.RUNNING)
+
+# Outcome actions
+CHANGED = "changed"
+UNCHANGED = "unchanged"
+UNKNOWN = "unknown to Batch"
+NOT_ATTACHED = "no Batch job id"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One open record compared with Batch."""
+
+    job_id: str
+    batch_job_id: str | None
+    was: str  # the record's status before
+    batch_status: str | None  # None: Batch did not describe the job
+    status: str  # the record's status after
+    action: str  # CHANGED, UNCHANGED, UNKNOWN, NOT_ATTACHED
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def reconcile(
+    ddb: Any,
+    batch: Any,
+    table: str,
+    *,
+    older_than: timedelta = DEFAULT_OLDER_THAN,
+    now: datetime | None = None,
+    limit: int = DEFAULT_LIMIT,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Finding]:
+    """Compare the open records untouched for `older_than` with Batch; apply what Batch says."""
+    cutoff = timestamp((now or utc_now()) - older_than)
+    return compare(ddb, batch, table, stale_records(ddb, table, cutoff, limit), sleep=sleep)
+
+
+def stale_records(ddb: Any, table: str, cutoff: str, limit: int) -> list[dict[str, Any]]:
+    """Open records last updated before `cutoff` (an ISO timestamp), oldest first, at most `limit`.
+
+    One Query per open status on the `by-status` index. A record updated before the cutoff was
+    created before it too, so the index's range key bounds the read and `updated_at` filters it.
+    """
+    found: list[dict[str, Any]] = []
+    for status in OPEN:
+        kwargs: dict[str, Any] = {
+            "TableName": table,
+            "IndexName": STATUS_INDEX,
+            "KeyConditionExpression": "#s = :s AND #c < :cutoff",
+            "FilterExpression": "#u < :cutoff",
+            "ExpressionAttributeNames": {
+                "#s": "status",
+                "#c": STATUS_INDEX_RANGE,
+                "#u": "updated_at",
+            },
+            "ExpressionAttributeValues": {":s": {"S": status.value}, ":cutoff": {"S": cutoff}},
+        }
+        while len(found) < limit:
+            page = ddb.query(**kwargs)
+            found.extend(from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return found[:limit]
+
+
+def compare(
+    ddb: Any,
+    batch: Any,
+    table: str,
+    open_records: Iterable[dict[str, Any]],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Finding]:
+    """Feed Batch's description of each record's job to the state-change handler."""
+    pending = list(open_records)
+    ids = [r["batch_job_id"] for r in pending if r.get("batch_job_id")]
+    described = describe(batch, ids, sleep=sleep)
+    findings = []
+    for record in pending:
+        finding = _apply(ddb, batch, table, record, described)
+        if finding.action in (CHANGED, UNKNOWN):
+            logger.info("reconciled", extra=finding.as_dict())
+        findings.append(finding)
+    return findings
+
+
+def describe(
+    batch: Any, batch_job_ids: list[str], *, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, dict[str, Any]]:
+    """{Batch job id: DescribeJobs job} for the ids Batch knows, 100 per call."""
+    unique = list(dict.fromkeys(batch_job_ids))
+    jobs: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(unique), DESCRIBE_MAX):
+        chunk = unique[start : start + DESCRIBE_MAX]
+        page = with_backoff(lambda chunk=chunk: batch.describe_jobs(jobs=chunk), sleep=sleep)
+        jobs.update({job["jobId"]: job for job in page.get("jobs", [])})
+    return jobs
+
+
+def _apply(
+    ddb: Any,
+    batch: Any,
+    table: str,
+    record: dict[str, Any],
+    described: dict[str, dict[str, Any]],
+) -> Finding:
+    job_id, status = record["job_id"], record["status"]
+    batch_job_id = record.get("batch_job_id")
+    if not batch_job_id:
+        return Finding(job_id, None, status, None, status, NOT_ATTACHED)
+    job = described.get(batch_job_id)
+    if job is None:
+        return Finding(job_id, batch_job_id, status, None, status, UNKNOWN)
+    event = {"detail-type": state_change.DETAIL_TYPE, "source": "aws.batch", "detail": job}
+    change = state_change.handle_event(event, ddb=ddb, table=table, batch=batch)
+    applied = change is not None and change.applied
+    # An applied change moved the record to the Batch status (RUNNING, SUCCEEDED or FAILED).
+    after = job["status"] if applied else status
+    return Finding(
+        job_id, batch_job_id, status, job["status"], after, CHANGED if applied else UNCHANGED
+    )
+
+
+def refresh(
+    ddb: Any,
+    batch: Any,
+    table: str,
+    record: dict[str, Any],
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Finding | None:
+    """Bring one record up to date with Batch (one DescribeJobs); None when it is terminal.
+
+    No age threshold: a person asked about this job, and every write is forward-only anyway.
+    """
+    if JobStatus(record["status"]).is_terminal:
+        return None
+    return compare(ddb, batch, table, [record], sleep=sleep)[0]
+
+
+def is_scheduled(event: dict[str, Any]) -> bool:
+    return event.get("detail-type") == SCHEDULED_DETAIL_TYPE

@@ -1,0 +1,306 @@
+"""The reconciler: open records whose state-change events were lost are brought up to date from
+Batch's own description of their jobs (moto DynamoDB, the local Batch running real processes whose
+events go nowhere, as if EventBridge had lost them all)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from submitter_helpers import TABLE, error_response, load_event
+
+from config import env, records
+from config.records import utc_now
+from config.status import JobStatus
+from submitter import reconcile
+from submitter.batch import job_name
+from submitter.local.executor import LocalBatch
+from submitter.local.jobs import JobDefinition
+from submitter.state_change import handle_event
+
+DEFINITION = "batchscore-job"
+SLEEPER = "sleeper"
+AN_HOUR_AGO = timedelta(hours=1)
+
+
+@pytest.fixture
+def batch(tmp_path) -> Iterator[LocalBatch]:
+    """A local Batch whose jobs exit at once (0 unless a command override says otherwise)."""
+    local = LocalBatch(
+        job_definitions=[
+            JobDefinition(DEFINITION, ("python", "-S", "-c", "pass")),
+            JobDefinition(SLEEPER, ("python", "-S", "-c", "import time; time.sleep(60)")),
+        ],
+        max_vcpus=4,
+        log_dir=tmp_path / "logs",
+        min_timeout_seconds=0,
+        kill_grace_seconds=1,
+    )
+    try:
+        yield local
+    finally:
+        local.close()
+
+
+def run(batch: LocalBatch, job_id: str, exit_code: int = 0, **request: Any) -> str:
+    """Submit a job of `job_id`, wait for its end; its Batch job id."""
+    # A single job exits with `exit_code`; of an array, shard 1 does and the others exit 0.
+    index = "os.environ.get('AWS_BATCH_JOB_ARRAY_INDEX', '1')"
+    code = f"import os, sys; sys.exit({exit_code} if {index} == '1' else 0)"
+    batch_job_id = batch.submit_job(
+        jobName=job_name(job_id),
+        jobQueue="normal",
+        jobDefinition=DEFINITION,
+        parameters={"job_id": job_id},
+        containerOverrides={"command": ["python", "-S", "-c", code]},
+        **request,
+    )["jobId"]
+    batch.wait([batch_job_id], timeout=30)
+    return batch_job_id
+
+
+def start_sleeper(batch: LocalBatch, job_id: str) -> str:
+    batch_job_id = batch.submit_job(
+        jobName=job_name(job_id),
+        jobQueue="normal",
+        jobDefinition=SLEEPER,
+        parameters={"job_id": job_id},
+    )["jobId"]
+    deadline = time.monotonic() + 20
+    while batch.describe_jobs(jobs=[batch_job_id])["jobs"][0]["status"] != "RUNNING":
+        assert time.monotonic() < deadline, "the sleeper never ran"
+        time.sleep(0.02)
+    return batch_job_id
+
+
+def open_record(
+    ddb: Any,
+    job_id: str,
+    batch_job_id: str | None,
+    status: JobStatus = JobStatus.RUNNING,
+    *,
+    at: datetime | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A record as the submitter (and the container's RUNNING) left it, last touched `at`."""
+    moment = at or utc_now() - AN_HOUR_AGO
+    record = {"job_id": job_id, "name": "n", "status": JobStatus.SUBMITTED.value, **fields}
+    if batch_job_id:
+        record["batch_job_id"] = batch_job_id
+    records.create_record(ddb, TABLE, record, now=moment)
+    if status != JobStatus.SUBMITTED:
+        attempt = 1 if status == JobStatus.RUNNING else None
+        assert records.advance(ddb, TABLE, job_id, status, attempt=attempt, now=moment)
+    return records.get_record(ddb, TABLE, job_id)
+
+
+def get(ddb: Any, job_id: str) -> dict[str, Any]:
+    return records.get_record(ddb, TABLE, job_id)
+
+
+def by_job(findings: list[reconcile.Finding]) -> dict[str, reconcile.Finding]:
+    return {finding.job_id: finding for finding in findings}
+
+
+def test_a_record_left_running_after_its_job_succeeded_is_closed(ddb, batch) -> None:
+    open_record(ddb, "ok", run(batch, "ok"))
+    [finding] = reconcile.reconcile(ddb, batch, TABLE)
+    assert (finding.was, finding.batch_status, finding.status) == (
+        "RUNNING",
+        "SUCCEEDED",
+        "SUCCEEDED",
+    )
+    assert finding.action == reconcile.CHANGED
+    record = get(ddb, "ok")
+    assert record["status"] == "SUCCEEDED"
+    assert record["attempts"] == 1
+    assert "reported by AWS Batch" in record["status_reason"]
+
+
+def test_a_record_left_running_after_its_job_failed_gets_the_reason_and_exit_code(
+    ddb, batch
+) -> None:
+    open_record(ddb, "bad", run(batch, "bad", exit_code=2))
+    [finding] = reconcile.reconcile(ddb, batch, TABLE)
+    assert (finding.status, finding.action) == ("FAILED", reconcile.CHANGED)
+    record = get(ddb, "bad")
+    assert record["status"] == "FAILED"
+    assert record["exit_code"] == 2
+    assert record["status_reason"] == "Essential container in task exited"
+    assert record["history"][-1]["status"] == "FAILED"
+
+
+def test_a_submitted_record_whose_events_were_all_lost_is_closed(ddb, batch) -> None:
+    open_record(ddb, "quiet", run(batch, "quiet"), JobStatus.SUBMITTED)
+    [finding] = reconcile.reconcile(ddb, batch, TABLE)
+    assert (finding.was, finding.status) == ("SUBMITTED", "SUCCEEDED")
+
+
+def test_an_array_job_that_failed_names_its_failed_shard(ddb, batch) -> None:
+    batch_job_id = run(batch, "array", exit_code=2, arrayProperties={"size": 3})
+    open_record(ddb, "array", batch_job_id, shards=3)
+    [finding] = reconcile.reconcile(ddb, batch, TABLE)
+    assert finding.status == "FAILED"
+    record = get(ddb, "array")
+    assert record["status_reason"] == (
+        "Array Child Job failed; shard 1: Essential container in task exited"
+    )
+    assert record["exit_code"] == 2
+    assert record["failed_shard"]["index"] == 1
+
+
+def test_a_job_still_running_in_batch_is_left_alone(ddb, batch) -> None:
+    before = open_record(ddb, "busy", start_sleeper(batch, "busy"))
+    [finding] = reconcile.reconcile(ddb, batch, TABLE)
+    assert (finding.batch_status, finding.action) == ("RUNNING", reconcile.UNCHANGED)
+    assert get(ddb, "busy") == before
+
+
+def test_a_fresh_record_is_left_alone(ddb, batch) -> None:
+    before = open_record(ddb, "fresh", run(batch, "fresh"), at=utc_now() - timedelta(minutes=2))
+    assert reconcile.reconcile(ddb, batch, TABLE) == []
+    assert get(ddb, "fresh") == before
+    # with a shorter threshold it is old enough
+    [finding] = reconcile.reconcile(ddb, batch, TABLE, older_than=timedelta(minutes=1))
+    assert finding.status == "SUCCEEDED"
+
+
+def test_a_job_batch_no_longer_knows_is_reported_not_changed(ddb, batch) -> None:
+    before = open_record(ddb, "gone", "0b1c2d3e-0000-4000-8000-000000000000")
+    [finding] = reconcile.reconcile(ddb, batch, TABLE)
+    assert (finding.batch_status, finding.action) == (None, reconcile.UNKNOWN)
+    assert get(ddb, "gone") == before
+
+
+def test_a_record_without_a_batch_job_id_is_reported_not_changed(ddb, batch) -> None:
+    before = open_record(ddb, "in-flight", None, JobStatus.SUBMITTED)
+    [finding] = reconcile.reconcile(ddb, batch, TABLE)
+    assert finding.action == reconcile.NOT_ATTACHED
+    assert get(ddb, "in-flight") == before
+
+
+@pytest.mark.parametrize("terminal", [JobStatus.SUCCEEDED, JobStatus.CANCELLED, JobStatus.FAILED])
+def test_terminal_records_are_never_touched(ddb, batch, terminal: JobStatus) -> None:
+    # Batch says the opposite of each record: none of them is even looked at.
+    batch_job_id = run(batch, "t", exit_code=0 if terminal != JobStatus.SUCCEEDED else 2)
+    open_record(ddb, "t", batch_job_id)
+    assert records.advance(ddb, TABLE, "t", terminal, now=utc_now() - AN_HOUR_AGO)
+    before = get(ddb, "t")
+    assert reconcile.reconcile(ddb, batch, TABLE) == []
+    assert get(ddb, "t") == before
+
+
+def test_a_record_that_finished_after_it_was_listed_is_not_changed(ddb, batch) -> None:
+    listed = open_record(ddb, "raced", run(batch, "raced", exit_code=2))
+    # The container (or an event) closes it between the query and the comparison.
+    assert records.advance(ddb, TABLE, "raced", JobStatus.CANCELLED, reason="cancelled")
+    before = get(ddb, "raced")
+    [finding] = reconcile.compare(ddb, batch, TABLE, [listed])
+    assert finding.action == reconcile.UNCHANGED
+    assert get(ddb, "raced") == before
+
+
+def test_many_records_are_described_100_at_a_time_with_throttling_retried(ddb, batch) -> None:
+    real = run(batch, "real")
+    open_record(ddb, "real", real)
+    for index in range(120):
+        open_record(ddb, f"gone-{index}", f"00000000-0000-4000-8000-{index:012d}")
+    calls: list[int] = []
+    throttled = iter([True])
+
+    class Throttling:
+        def describe_jobs(self, *, jobs: list[str]) -> dict[str, Any]:
+            calls.append(len(jobs))
+            if next(throttled, False):
+                raise ClientError(
+                    error_response(429, "TooManyRequestsException", "slow down")[1], "DescribeJobs"
+                )
+            return batch.describe_jobs(jobs=jobs)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(batch, name)
+
+    sleeps: list[float] = []
+    findings = by_job(reconcile.reconcile(ddb, Throttling(), TABLE, sleep=sleeps.append))
+    assert len(findings) == 121
+    assert findings["real"].status == "SUCCEEDED"
+    assert {f.action for j, f in findings.items() if j != "real"} == {reconcile.UNKNOWN}
+    assert max(calls) <= 100
+    assert len(calls) == 3  # one throttled, then two
+    assert len(sleeps) == 1
+
+
+def test_the_limit_bounds_one_run(ddb, batch) -> None:
+    for index in range(5):
+        open_record(ddb, f"gone-{index}", f"00000000-0000-4000-8000-{index:012d}")
+    assert len(reconcile.reconcile(ddb, batch, TABLE, limit=3)) == 3
+
+
+def test_refresh_brings_one_record_up_to_date_and_skips_terminal_ones(ddb, batch) -> None:
+    fresh = open_record(ddb, "one", run(batch, "one"), at=utc_now())
+    finding = reconcile.refresh(ddb, batch, TABLE, fresh)
+    assert (finding.action, finding.status) == (reconcile.CHANGED, "SUCCEEDED")
+    assert reconcile.refresh(ddb, batch, TABLE, get(ddb, "one")) is None
+
+
+# -- the array parent's FAILED arriving before its child's: the state handler asks Batch ----------
+
+
+def test_a_parent_failed_event_first_asks_batch_for_the_failed_shard(ddb, batch) -> None:
+    batch_job_id = run(batch, "arr", exit_code=2, arrayProperties={"size": 2})
+    open_record(ddb, "arr", batch_job_id, shards=2)
+    [parent] = batch.describe_jobs(jobs=[batch_job_id])["jobs"]
+    event = {"detail-type": "Batch Job State Change", "detail": parent}
+    assert handle_event(event, ddb=ddb, table=TABLE, batch=batch).applied
+    record = get(ddb, "arr")
+    assert record["status_reason"].endswith("; shard 1: Essential container in task exited")
+    assert record["exit_code"] == 2
+    assert record["failed_shard"]["index"] == 1
+    # the child's own event, late, changes nothing
+    [child] = batch.describe_jobs(jobs=[f"{batch_job_id}:1"])["jobs"]
+    child_event = {"detail-type": "Batch Job State Change", "detail": child}
+    assert not handle_event(child_event, ddb=ddb, table=TABLE, batch=batch).applied
+    assert get(ddb, "arr") == record
+
+
+def test_a_parent_failed_event_first_without_batch_answering_still_fails_the_job(
+    ddb, batch
+) -> None:
+    open_record(ddb, "churn-0123456789abcdef", None, shards=4)
+
+    class Refusing:
+        def list_jobs(self, **_: Any) -> dict[str, Any]:
+            raise ClientError(error_response(403, "AccessDeniedException", "no")[1], "ListJobs")
+
+    event = load_event("batch-array-parent-failed.json")
+    assert handle_event(event, ddb=ddb, table=TABLE, batch=Refusing()).applied
+    record = get(ddb, "churn-0123456789abcdef")
+    assert record["status"] == "FAILED"
+    assert record["status_reason"] == event["detail"]["statusReason"]
+
+
+# -- the state Lambda on its schedule -------------------------------------------------------------
+
+
+def test_the_scheduled_event_runs_the_reconciler_in_the_state_lambda(
+    ddb, batch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_handlers import fresh
+
+    monkeypatch.setenv(env.TABLE_NAME, TABLE)
+    module = fresh("submitter.state_handler")
+    monkeypatch.setattr(module, "batch", batch)
+    open_record(ddb, "lost", run(batch, "lost", exit_code=2))
+    open_record(ddb, "busy", start_sleeper(batch, "busy"))
+
+    result = module.handler(load_event("scheduled-event.json"))
+
+    findings = {f["job_id"]: f for f in result["reconciled"]}
+    assert findings["lost"]["action"] == reconcile.CHANGED
+    assert findings["busy"]["action"] == reconcile.UNCHANGED
+    assert get(ddb, "lost")["status"] == "FAILED"
+    assert get(ddb, "busy")["status"] == "RUNNING"
