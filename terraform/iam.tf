@@ -133,6 +133,30 @@ data "aws_iam_policy_document" "ingest" {
   }
 
   statement {
+    sid = "FindEarlierSubmissions"
+    # After a crash between SubmitJob and the record update, the redelivery looks the job up by
+    # its deterministic name before submitting again. ListJobs has no resource type: AWS
+    # requires "*". Read-only.
+    actions   = ["batch:ListJobs"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "TerminateDuplicateSubmissions"
+    # A submission that lands after its job was cancelled, or beside another one, is terminated.
+    actions   = ["batch:TerminateJob"]
+    resources = ["arn:${local.partition}:batch:${local.region}:${local.account_id}:job/*"]
+  }
+
+  statement {
+    sid = "KeepRejectedConfigs"
+    # A rejected config is copied under rejected/<job id>/ with reason.json beside it
+    # (submitter.settings.DEFAULT_REJECTED_PREFIX; the trigger only sees jobs/*.json).
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.this["jobs"].arn}/rejected/*"]
+  }
+
+  statement {
     sid = "TagSubmittedJobs"
     # SubmitJob with tags (propagated to the job) also authorizes TagResource on the new job.
     actions   = ["batch:TagResource"]
