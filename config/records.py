@@ -133,9 +133,11 @@ def advance(
     reason: str | None = None,
     attempt: int | None = None,
     now: datetime | None = None,
+    require_absent: tuple[str, ...] = (),
 ) -> bool:
     """Move a record forward to `status` and set `fields`; False when the move would go backwards
-    (or the record is missing), in which case nothing is written.
+    (or the record is missing, or has one of the `require_absent` attributes), in which case
+    nothing is written.
 
     RUNNING may repeat for a later attempt only: pass `attempt`, stored as `attempts`.
     """
@@ -173,6 +175,9 @@ def advance(
             f"({condition}) OR (#status = :status AND "
             "(attribute_not_exists(#attempts) OR #attempts < :attempt))"
         )
+    for index, name in enumerate(require_absent):
+        names[f"#absent{index}"] = name
+        condition = f"({condition}) AND attribute_not_exists(#absent{index})"
     return (
         conditional_update(
             ddb,

@@ -9,11 +9,17 @@ exactly as an event would (a DescribeJobs job has the shape of an event's `detai
 forward-only rules, array handling and failure reasons are the handler's, not repeated here, and
 a record that moved on meanwhile is not moved back.
 
+A record without a Batch job id is a submission that died between `SubmitJob` and the record
+update (or before `SubmitJob`) and whose redeliveries have not finished it (yet). Batch is asked
+for a job of its deterministic name: one found is attached and applied like any other. None
+found once the upload can no longer be redelivered (`SUBMISSION_WINDOW`) means nothing will ever
+submit it: the record becomes FAILED with `NEVER_SUBMITTED` as its reason, so the status is exact
+and `batchscore rerun` can take it. Before that window it is reported and left to the ingest side.
+
 What it does not do:
 - guess: a job Batch no longer knows (it keeps jobs about 7 days) is reported, never changed;
 - touch fresh records (younger than `older_than`: a job being submitted or just started, which
-  Batch may not list yet) nor records without a Batch job id (a submission in flight; the
-  ingest side's redelivery owns those);
+  Batch may not list yet);
 - touch terminal records: only open statuses are queried, and the handler's writes are
   conditional on the record being open anyway.
 """
@@ -27,10 +33,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from config import records
 from config.records import STATUS_INDEX, STATUS_INDEX_RANGE, from_item, timestamp, utc_now
 from config.status import JobStatus
 from submitter import state_change
-from submitter.batch import with_backoff
+from submitter.batch import find_submitted, job_name, with_backoff
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +46,15 @@ DEFAULT_OLDER_THAN = timedelta(minutes=10)
 DEFAULT_LIMIT = 500  # per run: 5 DescribeJobs, ~2 DynamoDB calls a record; the Lambda has 30 s
 DESCRIBE_MAX = 100  # DescribeJobs takes at most 100 job ids
 OPEN = (JobStatus.SUBMITTED, JobStatus.RUNNING)
+# After this long nothing submits a record that has no Batch job: S3's events reach the ingest
+# Lambda asynchronously, retried for at most 6 hours (Lambda's default maximum event age;
+# terraform sets no other), and a submission lease lasts 5 minutes
+# (submitter.settings.DEFAULT_LEASE_SECONDS; a test holds this above their sum).
+SUBMISSION_WINDOW = timedelta(hours=6, minutes=10)
+NEVER_SUBMITTED = (
+    "never submitted: every delivery of its upload failed (see the ingest Lambda's dead-letter "
+    "queue); upload the config again or `batchscore rerun` this job"
+)
 
 # Outcome actions
 CHANGED = "changed"
@@ -73,8 +89,10 @@ def reconcile(
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Finding]:
     """Compare the open records untouched for `older_than` with Batch; apply what Batch says."""
-    cutoff = timestamp((now or utc_now()) - older_than)
-    return compare(ddb, batch, table, stale_records(ddb, table, cutoff, limit), sleep=sleep)
+    now = now or utc_now()
+    cutoff = timestamp(now - older_than)
+    open_records = stale_records(ddb, table, cutoff, limit)
+    return compare(ddb, batch, table, open_records, now=now, sleep=sleep)
 
 
 def stale_records(ddb: Any, table: str, cutoff: str, limit: int) -> list[dict[str, Any]]:
@@ -112,15 +130,20 @@ def compare(
     table: str,
     open_records: Iterable[dict[str, Any]],
     *,
+    now: datetime | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Finding]:
     """Feed Batch's description of each record's job to the state-change handler."""
+    now = now or utc_now()
     pending = list(open_records)
     ids = [r["batch_job_id"] for r in pending if r.get("batch_job_id")]
     described = describe(batch, ids, sleep=sleep)
     findings = []
     for record in pending:
-        finding = _apply(ddb, batch, table, record, described)
+        if record.get("batch_job_id"):
+            finding = _apply(ddb, batch, table, record, described)
+        else:
+            finding = _unattached(ddb, batch, table, record, now=now, sleep=sleep)
         if finding.action in (CHANGED, UNKNOWN):
             logger.info("reconciled", extra=finding.as_dict())
         findings.append(finding)
@@ -148,9 +171,7 @@ def _apply(
     described: dict[str, dict[str, Any]],
 ) -> Finding:
     job_id, status = record["job_id"], record["status"]
-    batch_job_id = record.get("batch_job_id")
-    if not batch_job_id:
-        return Finding(job_id, None, status, None, status, NOT_ATTACHED)
+    batch_job_id = record["batch_job_id"]
     job = described.get(batch_job_id)
     if job is None:
         return Finding(job_id, batch_job_id, status, None, status, UNKNOWN)
@@ -162,6 +183,40 @@ def _apply(
     return Finding(
         job_id, batch_job_id, status, job["status"], after, CHANGED if applied else UNCHANGED
     )
+
+
+def _unattached(
+    ddb: Any,
+    batch: Any,
+    table: str,
+    record: dict[str, Any],
+    *,
+    now: datetime,
+    sleep: Callable[[float], None],
+) -> Finding:
+    """A record without a Batch job id: look its job up by name; if there is none and nothing
+    can submit it any more, FAILED (only while it is SUBMITTED and still has no Batch job id)."""
+    job_id, status = record["job_id"], record["status"]
+    found = None
+    if record.get("queue"):
+        found = find_submitted(batch, queue=record["queue"], name=job_name(job_id), sleep=sleep)
+    if found:
+        attached = {**record, "batch_job_id": found}
+        return _apply(ddb, batch, table, attached, describe(batch, [found], sleep=sleep))
+    created = datetime.fromisoformat(record.get("created_at") or timestamp(now))
+    if status != JobStatus.SUBMITTED or now - created < SUBMISSION_WINDOW:
+        return Finding(job_id, None, status, None, status, NOT_ATTACHED)
+    failed = records.advance(
+        ddb,
+        table,
+        job_id,
+        JobStatus.FAILED,
+        reason=NEVER_SUBMITTED,
+        now=now,
+        require_absent=("batch_job_id",),
+    )
+    after = JobStatus.FAILED.value if failed else status
+    return Finding(job_id, None, status, None, after, CHANGED if failed else UNCHANGED)
 
 
 def refresh(

@@ -183,6 +183,66 @@ def test_a_record_without_a_batch_job_id_is_reported_not_changed(ddb, batch) -> 
     assert get(ddb, "in-flight") == before
 
 
+def test_a_submission_that_died_before_its_record_update_is_found_by_name(ddb, batch) -> None:
+    # GIVEN a job Batch ran whose record never got its Batch job id (every redelivery lost)
+    batch_job_id = run(batch, "orphan")
+    open_record(ddb, "orphan", None, JobStatus.SUBMITTED, queue="normal")
+    # WHEN reconciled
+    [finding] = reconcile.reconcile(ddb, batch, TABLE)
+    # THEN the job is found by its name, attached, and its status applied
+    assert (finding.batch_job_id, finding.action) == (batch_job_id, reconcile.CHANGED)
+    record = get(ddb, "orphan")
+    assert (record["status"], record["batch_job_id"]) == ("SUCCEEDED", batch_job_id)
+
+
+def test_a_record_nothing_will_submit_any_more_fails_with_the_reason(ddb, batch) -> None:
+    # GIVEN a record without a Batch job, older than any redelivery of its upload can be
+    late = utc_now() - reconcile.SUBMISSION_WINDOW - timedelta(minutes=1)
+    open_record(ddb, "never", None, JobStatus.SUBMITTED, at=late, queue="normal")
+    young = utc_now() - reconcile.SUBMISSION_WINDOW + timedelta(minutes=30)
+    before = open_record(ddb, "maybe", None, JobStatus.SUBMITTED, at=young, queue="normal")
+    # WHEN reconciled
+    findings = by_job(reconcile.reconcile(ddb, batch, TABLE))
+    # THEN the old one is FAILED with the reason (rerun can take it); the younger one waits
+    assert (findings["never"].action, findings["never"].status) == (reconcile.CHANGED, "FAILED")
+    record = get(ddb, "never")
+    assert (record["status"], record["status_reason"]) == ("FAILED", reconcile.NEVER_SUBMITTED)
+    assert findings["maybe"].action == reconcile.NOT_ATTACHED
+    assert get(ddb, "maybe") == before
+
+
+def test_a_late_attach_wins_over_the_never_submitted_verdict(ddb, batch) -> None:
+    # GIVEN the ingest side attaches a Batch job id between the lookup and the verdict
+    late = utc_now() - reconcile.SUBMISSION_WINDOW - timedelta(minutes=1)
+    open_record(ddb, "racy", None, JobStatus.SUBMITTED, at=late, queue="normal")
+    records.conditional_update(
+        ddb,
+        TABLE,
+        "racy",
+        update="SET #b = :b",
+        condition="attribute_not_exists(#b)",
+        names={"#b": "batch_job_id"},
+        values={":b": "attached-meanwhile"},
+    )
+    stale = {**get(ddb, "racy")}
+    stale.pop("batch_job_id")
+    # WHEN the reconciler acts on what it read before the attach
+    [finding] = reconcile.compare(ddb, batch, TABLE, [stale])
+    # THEN nothing is written
+    assert finding.action == reconcile.UNCHANGED
+    assert get(ddb, "racy")["status"] == "SUBMITTED"
+
+
+def test_the_window_outlasts_every_redelivery_and_lease() -> None:
+    from submitter.settings import DEFAULT_LEASE_SECONDS
+
+    lambda_max_event_age = timedelta(hours=6)  # S3 -> Lambda async retries, Lambda's default
+    assert (
+        lambda_max_event_age + timedelta(seconds=DEFAULT_LEASE_SECONDS)
+        < reconcile.SUBMISSION_WINDOW
+    )
+
+
 @pytest.mark.parametrize("terminal", [JobStatus.SUCCEEDED, JobStatus.CANCELLED, JobStatus.FAILED])
 def test_terminal_records_are_never_touched(ddb, batch, terminal: JobStatus) -> None:
     # Batch says the opposite of each record: none of them is even looked at.
