@@ -22,6 +22,9 @@ STATUS_INDEX = "by-status"  # hash: status, range: created_at -> "list jobs by s
 STATUS_INDEX_RANGE = "created_at"
 TTL_ATTRIBUTE = "expires_at"
 DEFAULT_TTL_DAYS = 90
+# The submission lease (submitter.submission): who may submit a record's Batch job, until when.
+LEASE_TOKEN = "lease_token"  # noqa: S105 - an attribute name, not a secret
+LEASE_UNTIL = "lease_until"  # epoch seconds
 
 
 class DuplicateJobError(Exception):
@@ -133,11 +136,11 @@ def advance(
     reason: str | None = None,
     attempt: int | None = None,
     now: datetime | None = None,
-    require_absent: tuple[str, ...] = (),
+    guard: tuple[str, dict[str, str], dict[str, Any]] | None = None,
 ) -> bool:
     """Move a record forward to `status` and set `fields`; False when the move would go backwards
-    (or the record is missing, or has one of the `require_absent` attributes), in which case
-    nothing is written.
+    (or the record is missing, or the `guard` condition, with its own names and values, does not
+    hold), in which case nothing is written.
 
     RUNNING may repeat for a later attempt only: pass `attempt`, stored as `attempts`.
     """
@@ -175,9 +178,11 @@ def advance(
             f"({condition}) OR (#status = :status AND "
             "(attribute_not_exists(#attempts) OR #attempts < :attempt))"
         )
-    for index, name in enumerate(require_absent):
-        names[f"#absent{index}"] = name
-        condition = f"({condition}) AND attribute_not_exists(#absent{index})"
+    if guard:
+        expression, guard_names, guard_values = guard
+        names.update(guard_names)
+        values.update(guard_values)
+        condition = f"({condition}) AND ({expression})"
     return (
         conditional_update(
             ddb,

@@ -34,7 +34,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from config import records
-from config.records import STATUS_INDEX, STATUS_INDEX_RANGE, from_item, timestamp, utc_now
+from config.records import (
+    LEASE_UNTIL,
+    STATUS_INDEX,
+    STATUS_INDEX_RANGE,
+    from_item,
+    timestamp,
+    utc_now,
+)
 from config.status import JobStatus
 from submitter import state_change
 from submitter.batch import find_submitted, job_name, with_backoff
@@ -52,8 +59,9 @@ OPEN = (JobStatus.SUBMITTED, JobStatus.RUNNING)
 # (submitter.settings.DEFAULT_LEASE_SECONDS; a test holds this above their sum).
 SUBMISSION_WINDOW = timedelta(hours=6, minutes=10)
 NEVER_SUBMITTED = (
-    "never submitted: every delivery of its upload failed (see the ingest Lambda's dead-letter "
-    "queue); upload the config again or `batchscore rerun` this job"
+    "never submitted: its submission kept failing until no retry was left (see the ingest "
+    "Lambda's dead-letter queue); `batchscore rerun` this job, or upload the config again "
+    "(without its job_id)"
 )
 
 # Outcome actions
@@ -195,7 +203,9 @@ def _unattached(
     sleep: Callable[[float], None],
 ) -> Finding:
     """A record without a Batch job id: look its job up by name; if there is none and nothing
-    can submit it any more, FAILED (only while it is SUBMITTED and still has no Batch job id)."""
+    can submit it any more, FAILED. The write holds only while the record is SUBMITTED, has no
+    Batch job id and no live submission lease: should the window's assumptions ever break (a
+    longer lease, a longer event age), a submission in progress still wins."""
     job_id, status = record["job_id"], record["status"]
     found = None
     if record.get("queue"):
@@ -213,7 +223,11 @@ def _unattached(
         JobStatus.FAILED,
         reason=NEVER_SUBMITTED,
         now=now,
-        require_absent=("batch_job_id",),
+        guard=(
+            "attribute_not_exists(#b) AND (attribute_not_exists(#lu) OR #lu < :now_epoch)",
+            {"#b": "batch_job_id", "#lu": LEASE_UNTIL},
+            {":now_epoch": int(now.timestamp())},
+        ),
     )
     after = JobStatus.FAILED.value if failed else status
     return Finding(job_id, None, status, None, after, CHANGED if failed else UNCHANGED)

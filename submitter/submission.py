@@ -25,16 +25,13 @@ from botocore.exceptions import ClientError
 from config import records
 from config.models import JobConfig
 from config.parsing import validate_document
-from config.records import KEY, utc_now
+from config.records import KEY, LEASE_TOKEN, LEASE_UNTIL, utc_now
 from config.status import JobStatus
 from submitter import batch as batch_api
 from submitter.exceptions import SubmissionInFlightError, SubmitRefusedError
 from submitter.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-LEASE_TOKEN = "lease_token"  # noqa: S105 - an attribute name, not a secret
-LEASE_UNTIL = "lease_until"
 
 
 @dataclass(frozen=True)

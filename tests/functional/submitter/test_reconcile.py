@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from submitter.local.executor import LocalBatch
 from submitter.local.jobs import JobDefinition
 from submitter.state_change import handle_event
 
+ROOT = Path(__file__).resolve().parents[3]
 DEFINITION = "batchscore-job"
 SLEEPER = "sleeper"
 AN_HOUR_AGO = timedelta(hours=1)
@@ -233,6 +235,25 @@ def test_a_late_attach_wins_over_the_never_submitted_verdict(ddb, batch) -> None
     assert get(ddb, "racy")["status"] == "SUBMITTED"
 
 
+def test_a_live_submission_lease_wins_over_the_never_submitted_verdict(ddb, batch) -> None:
+    # GIVEN an old record whose submission lease still runs (someone is submitting it now)
+    late = utc_now() - reconcile.SUBMISSION_WINDOW - timedelta(minutes=1)
+    open_record(ddb, "leased", None, JobStatus.SUBMITTED, at=late, queue="normal")
+    records.conditional_update(
+        ddb,
+        TABLE,
+        "leased",
+        update="SET #lt = :t, #lu = :u",
+        condition="attribute_exists(job_id)",
+        names={"#lt": records.LEASE_TOKEN, "#lu": records.LEASE_UNTIL},
+        values={":t": "holder", ":u": int(utc_now().timestamp()) + 300},
+    )
+    # WHEN reconciled THEN nothing is written
+    [finding] = reconcile.reconcile(ddb, batch, TABLE)
+    assert finding.action == reconcile.UNCHANGED
+    assert get(ddb, "leased")["status"] == "SUBMITTED"
+
+
 def test_the_window_outlasts_every_redelivery_and_lease() -> None:
     from submitter.settings import DEFAULT_LEASE_SECONDS
 
@@ -241,6 +262,10 @@ def test_the_window_outlasts_every_redelivery_and_lease() -> None:
         lambda_max_event_age + timedelta(seconds=DEFAULT_LEASE_SECONDS)
         < reconcile.SUBMISSION_WINDOW
     )
+    # ... as deployed: terraform changes neither the ingest's event age nor the lease.
+    terraform = "".join(p.read_text() for p in (ROOT / "terraform").glob("*.tf"))
+    assert "aws_lambda_function_event_invoke_config" not in terraform
+    assert env.SUBMIT_LEASE_SECONDS not in terraform
 
 
 @pytest.mark.parametrize("terminal", [JobStatus.SUCCEEDED, JobStatus.CANCELLED, JobStatus.FAILED])
