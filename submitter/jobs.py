@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from config import records
+from config.records import KEY, LEASE_TOKEN, LEASE_UNTIL
 from config.status import JobStatus
 from submitter import batch as batch_api
 from submitter.exceptions import JobNotFoundError, JobStateError, RerunIncompleteError
@@ -16,6 +17,7 @@ from submitter.submission import (
     Runtime,
     create_and_submit,
     new_job_record,
+    release,
     resume,
     stored_config,
 )
@@ -24,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 CANCEL_REASON = "cancelled with batchscore cancel"
 RERUN_SUFFIX_CHARS = 8
+# After a failed SubmitJob, how long a rerun waits for Batch to list a job it may have made.
+RERUN_LISTING_WAIT_SECONDS = 30.0
+RERUN_LISTING_POLL_SECONDS = 2.0
 
 
 def cancel(
@@ -95,15 +100,43 @@ def rerun(
     try:
         return create_and_submit(ddb, batch, settings, record, config, runtime)
     except Exception as first:
-        if records.get_record(ddb, settings.table, new_id) is None:
+        stored = records.get_record(ddb, settings.table, new_id)
+        if stored is None:
             raise  # nothing was recorded, so nothing was submitted: a plain failure
         logger.warning("rerun %s did not finish (%s); recovering it", new_id, first)
         try:
-            recovered = resume(ddb, batch, settings, new_id, runtime)
+            recovered = _recover(ddb, batch, settings, stored, runtime)
         except Exception as second:
             raise RerunIncompleteError(new_id, job_id, second) from second
-        # `resume` calls a job it found a "duplicate" (of a delivery); here it is this rerun's.
-        return replace(recovered, action="submitted") if recovered.batch_job_id else recovered
+    # `resume` calls a job it found a "duplicate" (of a delivery); here it is this rerun's.
+    return replace(recovered, action="submitted") if recovered.batch_job_id else recovered
+
+
+def _recover(
+    ddb: Any, batch: Any, settings: Settings, stored: dict[str, Any], runtime: Runtime
+) -> Outcome:
+    """Finish a rerun whose record exists, the way a redelivery would, but at once."""
+    job_id = stored[KEY]
+    token, until = stored.get(LEASE_TOKEN), int(stored.get(LEASE_UNTIL) or 0)
+    if token and until > runtime.clock().timestamp():
+        # A live lease (the PutItem's answer was lost, or releasing failed too): the new id is
+        # this call's alone, so the lease is ours. Release it, or `resume` would wait it out.
+        release(ddb, settings, job_id, token)
+    if not stored.get("batch_job_id"):
+        # SubmitJob may have been carried out: Batch's ListJobs can take a moment to list a new
+        # job, and `resume` submits when it finds none. Give it that moment first.
+        _await_listing(batch, stored["queue"], job_id, runtime)
+    return resume(ddb, batch, settings, job_id, runtime)
+
+
+def _await_listing(batch: Any, queue: str, job_id: str, runtime: Runtime) -> None:
+    waited = 0.0
+    while waited < RERUN_LISTING_WAIT_SECONDS:
+        name = batch_api.job_name(job_id)
+        if batch_api.find_submitted(batch, queue=queue, name=name, sleep=runtime.sleep):
+            return
+        runtime.sleep(RERUN_LISTING_POLL_SECONDS)
+        waited += RERUN_LISTING_POLL_SECONDS
 
 
 def rerun_id(job_id: str, token: str) -> str:

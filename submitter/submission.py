@@ -179,12 +179,12 @@ def _submit_holding_lease(
                 batch_job_id = batch_api.submit(batch, request, sleep=runtime.sleep)
             except SubmitRefusedError as exc:
                 records.advance(ddb, settings.table, job_id, JobStatus.FAILED, reason=str(exc))
-                _release(ddb, settings, job_id, token)
+                release(ddb, settings, job_id, token)
                 return Outcome(job_id, "failed", reason=str(exc))
         attach(ddb, batch, settings, job_id, batch_job_id, runtime)
     except Exception:
         # Our own failure (not a crash): let the redelivery take over at once.
-        _release(ddb, settings, job_id, token)
+        release(ddb, settings, job_id, token)
         raise
     return Outcome(job_id, "submitted" if not found else "duplicate", batch_job_id=batch_job_id)
 
@@ -252,7 +252,7 @@ def _take_lease(
     return taken is not None
 
 
-def _release(ddb: Any, settings: Settings, job_id: str, token: str) -> None:
+def release(ddb: Any, settings: Settings, job_id: str, token: str) -> None:
     """Best effort: expire our lease so a redelivery need not wait for it."""
     try:
         records.conditional_update(

@@ -69,6 +69,12 @@ def error_response(status: int, code: str, message: str) -> tuple[_Http, dict[st
     }
 
 
+def ok_response(parsed: dict[str, Any]) -> tuple[_Http, dict[str, Any]]:
+    """A (http, parsed) pair of a success: returned by a `before-call` handler, the client
+    returns `parsed` without asking moto (e.g. a listing that lags behind)."""
+    return _Http(200), {**parsed, "ResponseMetadata": {"HTTPStatusCode": 200}}
+
+
 class FakeClock:
     def __init__(self) -> None:
         from config.records import utc_now

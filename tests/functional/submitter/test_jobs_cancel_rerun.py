@@ -6,7 +6,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from submitter_helpers import TABLE, Aws, fail_next_attach, s3_event, valid_config
+from submitter_helpers import TABLE, Aws, fail_next_attach, ok_response, s3_event, valid_config
 
 from config import records
 from config.status import JobStatus
@@ -184,3 +184,52 @@ def test_rerun_whose_record_cannot_be_written_submits_nothing(aws: Aws) -> None:
     with pytest.raises(ClientError):
         jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
     assert reruns_in_batch(aws, original) == []
+
+
+def test_rerun_whose_put_item_answer_is_lost_takes_its_own_lease_and_submits(aws: Aws) -> None:
+    # GIVEN the new record is written but PutItem's answer is lost: the rerun's lease is live
+    original = finished(aws)
+    lost: list[bool] = []
+
+    def lose_answer(**_):
+        if not lost:
+            lost.append(True)
+            raise ClientError({"Error": {"Code": "InternalServerError"}}, "PutItem")
+
+    aws.ddb.meta.events.register("after-call.dynamodb.PutItem", lose_answer)
+    # WHEN the rerun is asked for once
+    again = jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
+    # THEN it does not wait its own lease out: one Batch job, attached
+    assert lost == [True]
+    assert again.action == "submitted"
+    [made] = reruns_in_batch(aws, original)
+    record = records.get_record(aws.ddb, TABLE, again.job_id)
+    assert record["batch_job_id"] == made["jobId"]
+    assert "lease_token" not in record
+
+
+def test_rerun_waits_for_batch_to_list_a_job_it_may_have_made(aws: Aws) -> None:
+    # GIVEN SubmitJob's answer is lost AND ListJobs lists the new job only on the 4th asking
+    original = finished(aws)
+    lost: list[str] = []
+    listings: list[bool] = []
+
+    def lose_answer(parsed, **_):
+        if not lost:
+            lost.append(parsed["jobId"])
+            raise ClientError({"Error": {"Code": "InternalServerError"}}, "SubmitJob")
+
+    def lagging_list(**_):
+        listings.append(True)
+        if len(listings) < 4:
+            return ok_response({"jobSummaryList": []})
+        return None
+
+    aws.batch.meta.events.register("after-call.batch.SubmitJob", lose_answer)
+    aws.batch.meta.events.register("before-call.batch.ListJobs", lagging_list)
+    # WHEN the rerun is asked for once
+    again = jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
+    # THEN it polled until Batch listed the job, and submitted no second one
+    assert again.batch_job_id == lost[0]
+    assert aws.sleeps.count(jobs.RERUN_LISTING_POLL_SECONDS) == 3
+    assert [j["jobId"] for j in reruns_in_batch(aws, original)] == lost
