@@ -269,6 +269,10 @@ def reconcile(
         float,
         typer.Option("--older-than", min=0, help="Only records untouched for this many minutes."),
     ] = 10,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="At most this many records, oldest first (all)."),
+    ] = None,
     local: Local = False,
     terraform_dir: TerraformDir = None,
     as_json: AsJson = False,
@@ -286,6 +290,7 @@ def reconcile(
         target.client("batch"),
         target.table,
         older_than=timedelta(minutes=older_than),
+        limit=limit,
     )
     if as_json:
         typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))

@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 SCHEDULED_DETAIL_TYPE = "Scheduled Event"  # what an EventBridge schedule sends
 DEFAULT_OLDER_THAN = timedelta(minutes=10)
 DEFAULT_LIMIT = 500  # per run: 5 DescribeJobs, ~2 DynamoDB calls a record; the Lambda has 30 s
+# Batch keeps a job's description about 7 days after it ends: older open records cannot be
+# settled by asking Batch, so the schedule leaves them to `batchscore reconcile` and a person.
+SCHEDULED_SINCE = timedelta(days=8)
 DESCRIBE_MAX = 100  # DescribeJobs takes at most 100 job ids
 OPEN = (JobStatus.SUBMITTED, JobStatus.RUNNING)
 # After this long nothing submits a record that has no Batch job: S3's events reach the ingest
@@ -93,18 +96,28 @@ def reconcile(
     *,
     older_than: timedelta = DEFAULT_OLDER_THAN,
     now: datetime | None = None,
-    limit: int = DEFAULT_LIMIT,
+    limit: int | None = DEFAULT_LIMIT,
+    since: timedelta | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[Finding]:
-    """Compare the open records untouched for `older_than` with Batch; apply what Batch says."""
+    """Compare the open records untouched for `older_than` with Batch; apply what Batch says.
+
+    `limit`: at most this many records, oldest first (None: all). `since`: only records created
+    within this long (None: any age); the schedule passes `SCHEDULED_SINCE` so that records
+    Batch has forgotten, which stay open until someone decides, do not fill every run's `limit`
+    and starve the records it could still settle."""
     now = now or utc_now()
     cutoff = timestamp(now - older_than)
-    open_records = stale_records(ddb, table, cutoff, limit)
+    earliest = timestamp(now - since) if since is not None else None
+    open_records = stale_records(ddb, table, cutoff, limit, earliest=earliest)
     return compare(ddb, batch, table, open_records, now=now, sleep=sleep)
 
 
-def stale_records(ddb: Any, table: str, cutoff: str, limit: int) -> list[dict[str, Any]]:
-    """Open records last updated before `cutoff` (an ISO timestamp), oldest first, at most `limit`.
+def stale_records(
+    ddb: Any, table: str, cutoff: str, limit: int | None, *, earliest: str | None = None
+) -> list[dict[str, Any]]:
+    """Open records last updated before `cutoff` (an ISO timestamp), created after `earliest`
+    (when given), oldest first, at most `limit` (None: all).
 
     One Query per open status on the `by-status` index. A record updated before the cutoff was
     created before it too, so the index's range key bounds the read and `updated_at` filters it.
@@ -114,7 +127,11 @@ def stale_records(ddb: Any, table: str, cutoff: str, limit: int) -> list[dict[st
         kwargs: dict[str, Any] = {
             "TableName": table,
             "IndexName": STATUS_INDEX,
-            "KeyConditionExpression": "#s = :s AND #c < :cutoff",
+            "KeyConditionExpression": (
+                "#s = :s AND #c BETWEEN :earliest AND :cutoff"
+                if earliest
+                else "#s = :s AND #c < :cutoff"
+            ),
             "FilterExpression": "#u < :cutoff",
             "ExpressionAttributeNames": {
                 "#s": "status",
@@ -123,13 +140,15 @@ def stale_records(ddb: Any, table: str, cutoff: str, limit: int) -> list[dict[st
             },
             "ExpressionAttributeValues": {":s": {"S": status.value}, ":cutoff": {"S": cutoff}},
         }
-        while len(found) < limit:
+        if earliest:
+            kwargs["ExpressionAttributeValues"][":earliest"] = {"S": earliest}
+        while limit is None or len(found) < limit:
             page = ddb.query(**kwargs)
             found.extend(from_item(item) for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return found[:limit]
+    return found if limit is None else found[:limit]
 
 
 def compare(

@@ -26,7 +26,8 @@ def handler(event: dict, context: object = None) -> dict:
     # Not inject_lambda_context: the local runtime calls handlers without a Lambda context.
     logger.append_keys(request_id=getattr(context, "aws_request_id", None))
     if reconcile.is_scheduled(event):
-        findings = [f.as_dict() for f in reconcile.reconcile(ddb, batch, table)]
+        run = reconcile.reconcile(ddb, batch, table, since=reconcile.SCHEDULED_SINCE)
+        findings = [f.as_dict() for f in run]
         logger.info("reconciled", extra={"records": len(findings)})
         return {"reconciled": findings}
     change = handle_event(event, ddb=ddb, table=table, batch=batch)

@@ -56,7 +56,9 @@ resource "aws_cloudwatch_event_target" "reconcile" {
   rule = aws_cloudwatch_event_rule.reconcile[0].name
   arn  = aws_lambda_function.this["state"].arn
 
-  # A missed run is made up by the next one: no retries piling up behind it.
+  # A missed delivery is made up by the next run: EventBridge does not retry it. (A run that
+  # raises is still retried by Lambda's asynchronous invocation, then goes to the state
+  # Lambda's dead-letter queue beside the state-change events that failed.)
   retry_policy {
     maximum_event_age_in_seconds = 300
     maximum_retry_attempts       = 0

@@ -323,6 +323,23 @@ def test_the_limit_bounds_one_run(ddb, batch) -> None:
     for index in range(5):
         open_record(ddb, f"gone-{index}", f"00000000-0000-4000-8000-{index:012d}")
     assert len(reconcile.reconcile(ddb, batch, TABLE, limit=3)) == 3
+    assert len(reconcile.reconcile(ddb, batch, TABLE, limit=None)) == 5
+
+
+def test_records_batch_has_forgotten_do_not_starve_the_scheduled_run(ddb, batch) -> None:
+    # GIVEN old open records Batch no longer knows (they stay open: never guessed) and a newer
+    # record whose terminal event was lost
+    old = utc_now() - reconcile.SCHEDULED_SINCE - timedelta(days=1)
+    for index in range(3):
+        open_record(ddb, f"forgotten-{index}", f"00000000-0000-4000-8000-{index:012d}", at=old)
+    open_record(ddb, "lost", run(batch, "lost"))
+    # WHEN the schedule's run has room for one record only
+    everything = reconcile.reconcile(ddb, batch, TABLE, limit=1)
+    scheduled = reconcile.reconcile(ddb, batch, TABLE, limit=1, since=reconcile.SCHEDULED_SINCE)
+    # THEN oldest-first alone would look at a forgotten one forever; the schedule settles "lost"
+    assert [f.job_id for f in everything] == ["forgotten-0"]
+    assert [(f.job_id, f.action) for f in scheduled] == [("lost", reconcile.CHANGED)]
+    assert get(ddb, "lost")["status"] == "SUCCEEDED"
 
 
 def test_refresh_brings_one_record_up_to_date_and_skips_terminal_ones(ddb, batch) -> None:

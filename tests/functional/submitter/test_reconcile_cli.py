@@ -87,6 +87,10 @@ def test_reconcile_fixes_a_lost_event_and_reports_an_unknown_job(cli, aws) -> No
         "2 open job(s) checked, 0 already up to date",
     ]
 
+    result = invoke(cli, "reconcile", "--older-than", "0", "--limit", "1", "--json")
+    assert result.exit_code == 0, result.output
+    assert [f["job_id"] for f in json.loads(result.stdout)] == ["gone"]  # the oldest open one
+
 
 def test_status_refreshes_an_unfinished_job_from_batch(
     cli, aws, monkeypatch: pytest.MonkeyPatch
