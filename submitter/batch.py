@@ -107,12 +107,13 @@ def resource_requirements(config: JobConfig) -> list[dict[str, str]]:
     return requirements
 
 
-def find_submitted(batch: Any, *, queue: str, name: str, sleep=time.sleep) -> str | None:
-    """The Batch job id of an earlier submission named `name` on `queue`, or None.
+def find_submitted(batch: Any, *, queue: str, job_id: str, sleep=time.sleep) -> str | None:
+    """The Batch job id of an earlier submission of `job_id` (by its job name) on `queue`, or None.
 
     With filters, ListJobs returns jobs of every status. The filter is case-insensitive and moto
     also lists array children (`<parent>:<index>`), so the exact name and a parent id are checked.
     """
+    name = job_name(job_id)
     token: str | None = None
     while True:
         kwargs: dict[str, Any] = {

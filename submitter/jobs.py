@@ -53,7 +53,7 @@ def cancel(
             batch_api.terminate(batch, record["batch_job_id"], reason, sleep=runtime.sleep)
         return False
     batch_job_id = record.get("batch_job_id") or batch_api.find_submitted(
-        batch, queue=record["queue"], name=batch_api.job_name(job_id), sleep=runtime.sleep
+        batch, queue=record["queue"], job_id=job_id, sleep=runtime.sleep
     )
     # Record first: the state-change events that TerminateJob causes then find a terminal
     # record, and a submission still in flight sees CANCELLED when it attaches (and terminates).
@@ -132,8 +132,7 @@ def _recover(
 def _await_listing(batch: Any, queue: str, job_id: str, runtime: Runtime) -> None:
     waited = 0.0
     while waited < RERUN_LISTING_WAIT_SECONDS:
-        name = batch_api.job_name(job_id)
-        if batch_api.find_submitted(batch, queue=queue, name=name, sleep=runtime.sleep):
+        if batch_api.find_submitted(batch, queue=queue, job_id=job_id, sleep=runtime.sleep):
             return
         runtime.sleep(RERUN_LISTING_POLL_SECONDS)
         waited += RERUN_LISTING_POLL_SECONDS

@@ -44,7 +44,7 @@ from config.records import (
 )
 from config.status import JobStatus
 from submitter import state_change
-from submitter.batch import find_submitted, job_name, with_backoff
+from submitter.batch import find_submitted, with_backoff
 
 logger = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ def _unattached(
     job_id, status = record["job_id"], record["status"]
     found = None
     if record.get("queue"):
-        found = find_submitted(batch, queue=record["queue"], name=job_name(job_id), sleep=sleep)
+        found = find_submitted(batch, queue=record["queue"], job_id=job_id, sleep=sleep)
     if found:
         attached = {**record, "batch_job_id": found}
         return _apply(ddb, batch, table, attached, describe(batch, [found], sleep=sleep))

@@ -165,9 +165,7 @@ def _submit_holding_lease(
     try:
         found = None
         if look:
-            found = batch_api.find_submitted(
-                batch, queue=queue, name=batch_api.job_name(job_id), sleep=runtime.sleep
-            )
+            found = batch_api.find_submitted(batch, queue=queue, job_id=job_id, sleep=runtime.sleep)
         if found:
             logger.warning("found the earlier submission %s of %s", found, job_id)
             batch_job_id = found
