@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -130,25 +131,34 @@ def reruns_in_batch(aws: Aws, original: str) -> list[dict]:
     return [j for j in aws.batch_jobs() if j["jobName"].startswith(f"batchscore-{original}-r")]
 
 
+def lose_next_answer(client: Any, operation: str) -> list[dict]:
+    """The next `operation` is carried out but its answer is lost (a 500 after the fact).
+    The lost answers, as parsed."""
+    lost: list[dict] = []
+
+    def hook(parsed: dict, **_: Any) -> None:
+        if not lost:
+            lost.append(parsed)
+            raise ClientError({"Error": {"Code": "InternalServerError"}}, operation)
+
+    service = client.meta.service_model.service_id.hyphenize()
+    client.meta.events.register(f"after-call.{service}.{operation}", hook)
+    return lost
+
+
 def test_rerun_whose_submit_job_answer_is_lost_recovers_the_job_it_made(aws: Aws) -> None:
     # GIVEN SubmitJob creates the Batch job but its answer is lost (a 500 after the fact)
     original = finished(aws)
-    lost: list[str] = []
-
-    def lose_answer(parsed, **_):
-        if not lost:
-            lost.append(parsed["jobId"])
-            raise ClientError({"Error": {"Code": "InternalServerError"}}, "SubmitJob")
-
-    aws.batch.meta.events.register("after-call.batch.SubmitJob", lose_answer)
+    lost = lose_next_answer(aws.batch, "SubmitJob")
     # WHEN the rerun is asked for once
     again = jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
     # THEN it finds that job by name instead of submitting a second one, and records it
+    [made] = [answer["jobId"] for answer in lost]
     assert again.action == "submitted"
-    assert again.batch_job_id == lost[0]
-    assert [j["jobId"] for j in reruns_in_batch(aws, original)] == lost
+    assert again.batch_job_id == made
+    assert [j["jobId"] for j in reruns_in_batch(aws, original)] == [made]
     record = records.get_record(aws.ddb, TABLE, again.job_id)
-    assert record["batch_job_id"] == lost[0]
+    assert record["batch_job_id"] == made
     assert "lease_token" not in record
 
 
@@ -189,18 +199,11 @@ def test_rerun_whose_record_cannot_be_written_submits_nothing(aws: Aws) -> None:
 def test_rerun_whose_put_item_answer_is_lost_takes_its_own_lease_and_submits(aws: Aws) -> None:
     # GIVEN the new record is written but PutItem's answer is lost: the rerun's lease is live
     original = finished(aws)
-    lost: list[bool] = []
-
-    def lose_answer(**_):
-        if not lost:
-            lost.append(True)
-            raise ClientError({"Error": {"Code": "InternalServerError"}}, "PutItem")
-
-    aws.ddb.meta.events.register("after-call.dynamodb.PutItem", lose_answer)
+    lost = lose_next_answer(aws.ddb, "PutItem")
     # WHEN the rerun is asked for once
     again = jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
     # THEN it does not wait its own lease out: one Batch job, attached
-    assert lost == [True]
+    assert len(lost) == 1
     assert again.action == "submitted"
     [made] = reruns_in_batch(aws, original)
     record = records.get_record(aws.ddb, TABLE, again.job_id)
@@ -211,13 +214,8 @@ def test_rerun_whose_put_item_answer_is_lost_takes_its_own_lease_and_submits(aws
 def test_rerun_waits_for_batch_to_list_a_job_it_may_have_made(aws: Aws) -> None:
     # GIVEN SubmitJob's answer is lost AND ListJobs lists the new job only on the 4th asking
     original = finished(aws)
-    lost: list[str] = []
+    lost = lose_next_answer(aws.batch, "SubmitJob")
     listings: list[bool] = []
-
-    def lose_answer(parsed, **_):
-        if not lost:
-            lost.append(parsed["jobId"])
-            raise ClientError({"Error": {"Code": "InternalServerError"}}, "SubmitJob")
 
     def lagging_list(**_):
         listings.append(True)
@@ -225,11 +223,11 @@ def test_rerun_waits_for_batch_to_list_a_job_it_may_have_made(aws: Aws) -> None:
             return ok_response({"jobSummaryList": []})
         return None
 
-    aws.batch.meta.events.register("after-call.batch.SubmitJob", lose_answer)
     aws.batch.meta.events.register("before-call.batch.ListJobs", lagging_list)
     # WHEN the rerun is asked for once
     again = jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
     # THEN it polled until Batch listed the job, and submitted no second one
-    assert again.batch_job_id == lost[0]
+    [made] = [answer["jobId"] for answer in lost]
+    assert again.batch_job_id == made
     assert aws.sleeps.count(jobs.RERUN_LISTING_POLL_SECONDS) == 3
-    assert [j["jobId"] for j in reruns_in_batch(aws, original)] == lost
+    assert [j["jobId"] for j in reruns_in_batch(aws, original)] == [made]

@@ -89,18 +89,17 @@ def recording(*clients: Any) -> Iterator[list[Call]]:
     """Note the calls made on `clients` inside the block only (the test's own set-up calls,
     uploads and listings, are not the Lambda's)."""
     calls: list[Call] = []
-    on = [True]
 
     def note(params: dict[str, Any], model: Any, **_: Any) -> None:
-        if on[0]:
-            calls.append((model.service_model.signing_name, model.name, copy.deepcopy(params)))
+        calls.append((model.service_model.signing_name, model.name, copy.deepcopy(params)))
 
     for client in clients:
         client.meta.events.register("provide-client-params.*.*", note)
     try:
         yield calls
     finally:
-        on[0] = False
+        for client in clients:
+            client.meta.events.unregister("provide-client-params.*.*", note)
 
 
 def ingest_paths(aws: Aws) -> list[Call]:
@@ -144,8 +143,8 @@ def ingest_paths(aws: Aws) -> list[Call]:
         import boto3
 
         job_id = parsed["jobName"].removeprefix("batchscore-")
-        cli = {"ddb": boto3.client("dynamodb"), "batch": boto3.client("batch")}
-        jobs.cancel(cli["ddb"], cli["batch"], aws.settings, job_id, runtime=aws.runtime)
+        ddb, batch = boto3.client("dynamodb"), boto3.client("batch")
+        jobs.cancel(ddb, batch, aws.settings, job_id, runtime=aws.runtime)
 
     aws.batch.meta.events.register("after-call.batch.SubmitJob", cancel_now)
     version = aws.upload("jobs/late.json", valid_config(name="late"))

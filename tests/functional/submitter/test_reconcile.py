@@ -100,6 +100,11 @@ def open_record(
     return records.get_record(ddb, TABLE, job_id)
 
 
+def beyond_the_window() -> datetime:
+    """A creation time after which no redelivery can submit a record any more."""
+    return utc_now() - reconcile.SUBMISSION_WINDOW - timedelta(minutes=1)
+
+
 def get(ddb: Any, job_id: str) -> dict[str, Any]:
     return records.get_record(ddb, TABLE, job_id)
 
@@ -199,8 +204,7 @@ def test_a_submission_that_died_before_its_record_update_is_found_by_name(ddb, b
 
 def test_a_record_nothing_will_submit_any_more_fails_with_the_reason(ddb, batch) -> None:
     # GIVEN a record without a Batch job, older than any redelivery of its upload can be
-    late = utc_now() - reconcile.SUBMISSION_WINDOW - timedelta(minutes=1)
-    open_record(ddb, "never", None, JobStatus.SUBMITTED, at=late, queue="normal")
+    open_record(ddb, "never", None, JobStatus.SUBMITTED, at=beyond_the_window(), queue="normal")
     young = utc_now() - reconcile.SUBMISSION_WINDOW + timedelta(minutes=30)
     before = open_record(ddb, "maybe", None, JobStatus.SUBMITTED, at=young, queue="normal")
     # WHEN reconciled
@@ -215,19 +219,9 @@ def test_a_record_nothing_will_submit_any_more_fails_with_the_reason(ddb, batch)
 
 def test_a_late_attach_wins_over_the_never_submitted_verdict(ddb, batch) -> None:
     # GIVEN the ingest side attaches a Batch job id between the lookup and the verdict
-    late = utc_now() - reconcile.SUBMISSION_WINDOW - timedelta(minutes=1)
-    open_record(ddb, "racy", None, JobStatus.SUBMITTED, at=late, queue="normal")
-    records.conditional_update(
-        ddb,
-        TABLE,
-        "racy",
-        update="SET #b = :b",
-        condition="attribute_not_exists(#b)",
-        names={"#b": "batch_job_id"},
-        values={":b": "attached-meanwhile"},
-    )
-    stale = {**get(ddb, "racy")}
-    stale.pop("batch_job_id")
+    late = beyond_the_window()
+    attached = open_record(ddb, "racy", "attached", JobStatus.SUBMITTED, at=late, queue="normal")
+    stale = {k: v for k, v in attached.items() if k != "batch_job_id"}
     # WHEN the reconciler acts on what it read before the attach
     [finding] = reconcile.compare(ddb, batch, TABLE, [stale])
     # THEN nothing is written
@@ -237,16 +231,9 @@ def test_a_late_attach_wins_over_the_never_submitted_verdict(ddb, batch) -> None
 
 def test_a_live_submission_lease_wins_over_the_never_submitted_verdict(ddb, batch) -> None:
     # GIVEN an old record whose submission lease still runs (someone is submitting it now)
-    late = utc_now() - reconcile.SUBMISSION_WINDOW - timedelta(minutes=1)
-    open_record(ddb, "leased", None, JobStatus.SUBMITTED, at=late, queue="normal")
-    records.conditional_update(
-        ddb,
-        TABLE,
-        "leased",
-        update="SET #lt = :t, #lu = :u",
-        condition="attribute_exists(job_id)",
-        names={"#lt": records.LEASE_TOKEN, "#lu": records.LEASE_UNTIL},
-        values={":t": "holder", ":u": int(utc_now().timestamp()) + 300},
+    lease = {records.LEASE_TOKEN: "holder", records.LEASE_UNTIL: int(utc_now().timestamp()) + 300}
+    open_record(
+        ddb, "leased", None, JobStatus.SUBMITTED, at=beyond_the_window(), queue="normal", **lease
     )
     # WHEN reconciled THEN nothing is written
     [finding] = reconcile.reconcile(ddb, batch, TABLE)
