@@ -9,6 +9,7 @@ import json
 import re
 
 from config import env
+from config.exceptions import DeploymentSettingError
 from config.models import DEFAULT_QUEUES, NAME_PATTERN
 
 # The default deployment's queues and their Batch scheduling priorities (higher runs first), as
@@ -35,20 +36,23 @@ def queue_names(setting: str | None) -> tuple[str, ...]:
 
 def parse_queues(setting: str) -> dict[str, str]:
     """`{"high": "arn:...:job-queue/bs-high", ...}`, or comma-separated names that are both the
-    priority and the queue (`high,normal,low`). Raise ValueError naming the variable."""
+    priority and the queue (`high,normal,low`). Raise DeploymentSettingError naming the variable."""
     text = setting.strip()
     if text.startswith("{"):
-        mapping = json.loads(text)
+        try:
+            mapping = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DeploymentSettingError(f"{env.QUEUES} is not valid JSON: {exc}") from None
         if not isinstance(mapping, dict) or not mapping:
-            raise ValueError(f"{env.QUEUES} must be a non-empty JSON object")
+            raise DeploymentSettingError(f"{env.QUEUES} must be a non-empty JSON object")
         if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in mapping.items()):
-            raise ValueError(f"{env.QUEUES} maps priority names to queue names or ARNs")
+            raise DeploymentSettingError(f"{env.QUEUES} maps priority names to queue names or ARNs")
         queues = dict(mapping)
     else:
         queues = {name.strip(): name.strip() for name in text.split(",") if name.strip()}
     if not queues:
-        raise ValueError(f"{env.QUEUES} names no queue")
+        raise DeploymentSettingError(f"{env.QUEUES} names no queue")
     for priority in queues:
         if not re.fullmatch(NAME_PATTERN, priority):
-            raise ValueError(f"{env.QUEUES}: {priority!r} is not a valid priority name")
+            raise DeploymentSettingError(f"{env.QUEUES}: {priority!r} is not a valid priority name")
     return queues

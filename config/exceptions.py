@@ -34,3 +34,8 @@ class ConfigError(ValueError):
     @property
     def first(self) -> Problem:
         return self.problems[0]
+
+
+class DeploymentSettingError(Exception):
+    """A deployment setting (an environment variable the Lambdas and the CLI read) is missing or
+    malformed; the message names the variable."""

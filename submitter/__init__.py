@@ -1,5 +1,5 @@
 """The Lambda side: S3 uploads become job records and Batch jobs; Batch events keep records exact.
 
-`submitter.cli` (the `batchscore` command) lives here too because most of what it does is submit
-and follow jobs; it is left out of the Lambda zip.
+Everything directly in this package ships in the Lambda zip. Its two subpackages do not: `cli`
+(the `batchscore` command) and `local` (the embedded AWS emulator the CLI and the tests start).
 """

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from config import env
 from config.deployment import parse_queues
+from config.exceptions import DeploymentSettingError
 from config.records import DEFAULT_TTL_DAYS
 
 DEFAULT_LEASE_SECONDS = 300  # the ingest Lambda's timeout is 60 s (terraform); keep a margin
@@ -32,15 +33,15 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Raise KeyError/ValueError naming the variable when the deployment is misconfigured."""
+        """Raise DeploymentSettingError naming the variable when the deployment is misconfigured."""
         return cls(
             table=_required(environ, env.TABLE_NAME),
             job_definition=_required(environ, env.JOB_DEFINITION),
             queues=parse_queues(_required(environ, env.QUEUES)),
             allowed_buckets=parse_buckets(environ.get(env.ALLOWED_BUCKETS, "")),
-            lease_seconds=int(environ.get(env.SUBMIT_LEASE_SECONDS) or DEFAULT_LEASE_SECONDS),
+            lease_seconds=_integer(environ, env.SUBMIT_LEASE_SECONDS, DEFAULT_LEASE_SECONDS),
             rejected_prefix=environ.get(env.REJECTED_PREFIX) or DEFAULT_REJECTED_PREFIX,
-            ttl_days=int(environ.get(env.RECORD_TTL_DAYS) or DEFAULT_TTL_DAYS),
+            ttl_days=_integer(environ, env.RECORD_TTL_DAYS, DEFAULT_TTL_DAYS),
         )
 
 
@@ -51,5 +52,15 @@ def parse_buckets(setting: str) -> frozenset[str]:
 def _required(environ: Mapping[str, str], name: str) -> str:
     value = environ.get(name, "").strip()
     if not value:
-        raise KeyError(f"environment variable {name} is not set")
+        raise DeploymentSettingError(f"environment variable {name} is not set")
     return value
+
+
+def _integer(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise DeploymentSettingError(f"environment variable {name} is not an integer") from None

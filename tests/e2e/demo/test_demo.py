@@ -17,7 +17,7 @@ def test_demo_shows_every_expected_outcome(tmp_path: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("BATCHSCORE_")}
     environment |= {"COLUMNS": "160", "BATCHSCORE_LOCAL_STATE": str(tmp_path / "state.json")}
     result = subprocess.run(
-        [sys.executable, "-m", "submitter.cli_main", "demo", "--rows", "2000", "--timeout", "240"],
+        [sys.executable, "-m", "submitter.cli", "demo", "--rows", "2000", "--timeout", "240"],
         cwd=ROOT,
         env=environment,
         capture_output=True,

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from config import env, records, retry
 from config.deployment import DEFAULT_QUEUE_PRIORITIES
-from submitter.cli import app as cli_app
+from submitter.cli.entrypoint import app as cli_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from config import records
 from config.status import JobStatus
 from submitter.batch import job_name
-from submitter.cli import app
-from submitter.local.demo import write_inputs
+from submitter.cli.demo import write_inputs
+from submitter.cli.entrypoint import app
 from submitter.local.pipeline import connect_handlers
 from submitter.local.stack import LocalStack
 

@@ -10,8 +10,8 @@ from rich.console import Console
 
 from config.records import advance, create_record, table_definition
 from config.status import JobStatus
-from submitter.queries import list_jobs
-from submitter.views import job_view, jobs_table, public
+from submitter.cli.queries import list_jobs
+from submitter.cli.views import job_view, jobs_table, public
 
 TABLE = "jobs"
 

@@ -14,7 +14,7 @@ from local_helpers import wait_for
 
 from submitter.local.state import read_state
 
-BATCHSCORE = [sys.executable, "-c", "from submitter.cli import app; app()"]
+BATCHSCORE = [sys.executable, "-c", "from submitter.cli.entrypoint import app; app()"]
 
 
 @pytest.mark.slow

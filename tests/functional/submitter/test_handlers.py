@@ -14,6 +14,7 @@ from moto_batch import JOB_DEFINITION
 from submitter_helpers import TABLE, Aws, load_event, s3_event, valid_config
 
 from config import env, records
+from config.exceptions import DeploymentSettingError
 
 
 def fresh(name: str) -> ModuleType:
@@ -80,5 +81,5 @@ def test_state_handler_end_to_end(deployed: Aws) -> None:
 
 def test_missing_setting_fails_at_import(deployed: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(env.JOB_DEFINITION)
-    with pytest.raises(KeyError, match=env.JOB_DEFINITION):
+    with pytest.raises(DeploymentSettingError, match=env.JOB_DEFINITION):
         fresh("submitter.ingest_handler")

@@ -18,7 +18,7 @@ from config import env, records
 from config.records import utc_now
 from config.status import JobStatus
 from submitter.batch import job_name
-from submitter.cli import app
+from submitter.cli.entrypoint import app
 
 UNKNOWN_BATCH_JOB = "0b1c2d3e-0000-4000-8000-000000000000"
 

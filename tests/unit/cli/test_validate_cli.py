@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from submitter.cli import app
+from submitter.cli.entrypoint import app
 
 EXAMPLES = Path(__file__).parents[3] / "config" / "examples"
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from config import env
+from config.exceptions import DeploymentSettingError
 from submitter.settings import DEFAULT_LEASE_SECONDS, Settings, parse_queues
 
 
@@ -18,7 +19,7 @@ def test_queues_as_names() -> None:
 
 @pytest.mark.parametrize("bad", ["{}", "[]", '{"high": ""}', '{"high": 1}', " , "])
 def test_bad_queue_settings(bad: str) -> None:
-    with pytest.raises(ValueError, match=env.QUEUES):
+    with pytest.raises(DeploymentSettingError, match=env.QUEUES):
         parse_queues(bad)
 
 
@@ -39,5 +40,5 @@ def test_from_env() -> None:
 
 
 def test_from_env_names_the_missing_variable() -> None:
-    with pytest.raises(KeyError, match=env.TABLE_NAME):
+    with pytest.raises(DeploymentSettingError, match=env.TABLE_NAME):
         Settings.from_env({env.JOB_DEFINITION: "jd", env.QUEUES: "normal"})

@@ -24,10 +24,10 @@ from config.records import get_record
 from config.retry import EXIT_TRANSIENT
 from config.status import JobStatus
 from submitter.batch import job_name
-from submitter.cli_jobs import upload_config
+from submitter.cli.submit import upload_config
+from submitter.cli.views import jobs_table, status_text
 from submitter.local.pipeline import connect_handlers
 from submitter.local.stack import LocalStack
-from submitter.views import jobs_table, status_text
 
 FEATURES = [f"f{i}" for i in range(6)]
 

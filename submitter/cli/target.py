@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from config import env
-from submitter.exceptions import SubmitterError
+from config.records import get_record
+from submitter.exceptions import JobNotFoundError, SubmitterError
 from submitter.local.state import read_state
 
 BATCH_LOG_GROUP = "/aws/batch/job"  # where Batch's awslogs driver writes unless told otherwise
@@ -130,3 +131,11 @@ def terraform_variables(directory: Path) -> dict[str, str]:
     if "job_log_group" in outputs:
         variables[env.LOG_GROUP] = outputs["job_log_group"]["value"]
     return variables
+
+
+def find_record(target: Target, job_id: str) -> dict[str, Any]:
+    """The job's record; JobNotFoundError when the table has none."""
+    record = get_record(target.client("dynamodb"), target.table, job_id)
+    if record is None:
+        raise JobNotFoundError(job_id)
+    return record

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Group
+from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
+
+# The CLI's one console: live views and tables print on it (stdout; errors go to stderr).
+console = Console()
 
 STATUS_STYLE = {
     "SUBMITTED": "cyan",

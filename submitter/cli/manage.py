@@ -1,0 +1,83 @@
+"""`batchscore cancel | rerun | reconcile`: act on jobs with the functions the Lambdas use."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from submitter.cli.options import AsJson, JobId, Local, TerraformDir, emit
+from submitter.cli.target import find_record, resolve
+
+
+def cancel(
+    job_id: JobId, local: Local = False, terraform_dir: TerraformDir = None, as_json: AsJson = False
+) -> None:
+    """Terminate the job in Batch and record CANCELLED."""
+    from submitter import jobs
+    from submitter.settings import Settings
+
+    target = resolve(local=local, terraform_dir=terraform_dir)
+    ddb = target.client("dynamodb")
+    settings = Settings.from_env(target.variables)
+    moved = jobs.cancel(ddb, target.client("batch"), settings, job_id)
+    record = find_record(target, job_id)
+    text = f"{job_id}: {'cancelled' if moved else 'already ' + record['status']}"
+    emit({"job_id": job_id, "cancelled": moved, "status": record["status"]}, as_json, text)
+
+
+def rerun(
+    job_id: JobId, local: Local = False, terraform_dir: TerraformDir = None, as_json: AsJson = False
+) -> None:
+    """Submit a finished job's stored config again, as a new job linked to the original."""
+    from submitter import jobs
+    from submitter.settings import Settings
+
+    target = resolve(local=local, terraform_dir=terraform_dir)
+    settings = Settings.from_env(target.variables)
+    outcome = jobs.rerun(target.client("dynamodb"), target.client("batch"), settings, job_id)
+    summary = {"job_id": outcome.job_id, "rerun_of": job_id, "action": outcome.action}
+    emit(summary, as_json, f"{outcome.job_id}: {outcome.action} (rerun of {job_id})")
+
+
+def reconcile(
+    older_than: Annotated[
+        float,
+        typer.Option("--older-than", min=0, help="Only records untouched for this many minutes."),
+    ] = 10,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", min=1, help="At most this many records, oldest first (all)."),
+    ] = None,
+    local: Local = False,
+    terraform_dir: TerraformDir = None,
+    as_json: AsJson = False,
+) -> None:
+    """Compare unfinished jobs with Batch and record what Batch says (a lost state-change event).
+    Jobs Batch no longer knows are reported, never changed."""
+    from datetime import timedelta
+
+    from submitter.reconcile import CHANGED, UNCHANGED
+    from submitter.reconcile import reconcile as run
+
+    target = resolve(local=local, terraform_dir=terraform_dir)
+    findings = run(
+        target.client("dynamodb"),
+        target.client("batch"),
+        target.table,
+        older_than=timedelta(minutes=older_than),
+        limit=limit,
+    )
+    if as_json:
+        typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+        return
+    for finding in findings:
+        if finding.action == UNCHANGED:
+            continue
+        if finding.action == CHANGED:
+            typer.echo(f"{finding.job_id}: {finding.was} -> {finding.status} (Batch says so)")
+        else:
+            typer.echo(f"{finding.job_id}: {finding.was}, left as it is: {finding.action}")
+    unchanged = sum(f.action == UNCHANGED for f in findings)
+    typer.echo(f"{len(findings)} open job(s) checked, {unchanged} already up to date")
