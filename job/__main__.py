@@ -1,4 +1,4 @@
-"""`python -m job ...`: see job.cli."""
+"""`python -m job ...`: see job.commands."""
 
 import os
 import sys
@@ -8,6 +8,6 @@ import sys
 # Measured in docs/performance-job.md: HistGradientBoosting scoring ran 2-3x faster with it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from job.cli import main
+from job.commands import main
 
 sys.exit(main())

@@ -3,7 +3,7 @@
 `score_shard` loads and checks the model, plans the input, streams this shard through the model
 into parts, and commits: the manifest for a single job, a shard marker for an array child.
 `commit_shards` writes the job's manifest from the markers once every child is done. The caller
-(`job.cli`) owns the record and decides who commits.
+(`job.commands`) owns the record and decides who commits.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Settings:
+class RunOptions:
     """How to run, as opposed to what to score (the config)."""
 
     job_id: str | None = None  # the record's id in Batch mode; None for `python -m job score`
@@ -60,7 +60,7 @@ class Settings:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ShardResult:
     rows: int
     seconds: float
     output_uri: str
@@ -75,11 +75,11 @@ def config_sha256(config: JobConfig) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def score_shard(config: JobConfig, settings: Settings) -> Outcome:
+def score_shard(config: JobConfig, options: RunOptions) -> ShardResult:
     started_at, begun = utc_now(), time.perf_counter()
     output = parse_uri(config.output.uri)
-    job_id = settings.job_id or config.job_id or config.name
-    committed = guard_output(output, overwrite=config.output.overwrite, job_id=settings.job_id)
+    job_id = options.job_id or config.job_id or config.name
+    committed = guard_output(output, overwrite=config.output.overwrite, job_id=options.job_id)
     if committed is not None:
         log.info("output committed by an earlier attempt", extra={"rows": committed["rows"]})
         return _outcome_of(committed, output)
@@ -106,27 +106,27 @@ def score_shard(config: JobConfig, settings: Settings) -> Outcome:
         config.output.predict,
         output_names(model.estimator, config.output.predict),
     )
-    units = shard_units(plan_units(fs, files, config.input_format), settings.shard, settings.shards)
+    units = shard_units(plan_units(fs, files, config.input_format), options.shard, options.shards)
     log.info(
         "scoring",
         extra={"files": len(files), "units": len(units), "features": len(columns.features)},
     )
-    stale = clear_stale_parts(output, settings.shard, settings.shards)
+    stale = clear_stale_parts(output, options.shard, options.shards)
     if stale:
         log.info("removed stale parts", extra={"parts": stale})
 
-    writer = PartWriter(output, settings.shard, config.output.format, part_rows=settings.part_rows)
+    writer = PartWriter(output, options.shard, config.output.format, part_rows=options.part_rows)
     batches = read_batches(
         fs,
         units,
         config.input_format,
         columns.to_read,
         numeric=numeric_columns(schema, columns.features),
-        batch_rows=settings.batch_rows,
+        batch_rows=options.batch_rows,
     )
     try:
         stats = score(
-            batches, predictor, writer.write, workers=settings.workers, on_progress=Progress(log)
+            batches, predictor, writer.write, workers=options.workers, on_progress=Progress(log)
         )
         parts = writer.close()
     except BaseException:
@@ -145,9 +145,9 @@ def score_shard(config: JobConfig, settings: Settings) -> Outcome:
         "version": MANIFEST_VERSION,
         "job_id": job_id,
         "name": config.name,
-        "shard": settings.shard,
-        "shards": settings.shards,
-        "attempt": settings.attempt,
+        "shard": options.shard,
+        "shards": options.shards,
+        "attempt": options.attempt,
         "rows": stats.rows,
         "parts": [{"uri": p.uri, "rows": p.rows} for p in parts],
         "format": config.output.format,
@@ -159,16 +159,16 @@ def score_shard(config: JobConfig, settings: Settings) -> Outcome:
         "seconds": round(seconds, 3),
         "timings": {k: round(v, 3) for k, v in stats.stages.items()},
     }
-    if settings.shards == 1:
+    if options.shards == 1:
         _refuse_empty(stats.rows, config)
         # The commit: written last, after every part is complete.
         write_json(manifest_location(output), marker)
         return _outcome_of(marker, output)
-    write_json(shard_marker_location(output, settings.shard), marker)
-    return Outcome(stats.rows, seconds, output.uri(), None)
+    write_json(shard_marker_location(output, options.shard), marker)
+    return ShardResult(stats.rows, seconds, output.uri(), None)
 
 
-def commit_shards(config: JobConfig, job_id: str, shards: int) -> Outcome:
+def commit_shards(config: JobConfig, job_id: str, shards: int) -> ShardResult:
     """Write the job's manifest from every child's marker (the last child calls this)."""
     output = parse_uri(config.output.uri)
     markers = merge_shard_markers(output, job_id, shards)
@@ -200,8 +200,8 @@ def _refuse_empty(rows: int, config: JobConfig) -> None:
         raise InputError(f"input.uri: {config.input.uri} holds no rows; nothing to score")
 
 
-def _outcome_of(manifest: dict[str, Any], output: Any) -> Outcome:
-    return Outcome(
+def _outcome_of(manifest: dict[str, Any], output: Any) -> ShardResult:
+    return ShardResult(
         manifest["rows"], manifest["seconds"], output.uri(), manifest_location(output).uri()
     )
 

@@ -8,15 +8,15 @@ class SubmitterError(Exception):
     """Base class of the submitter's own errors."""
 
 
-class TransientError(SubmitterError):
+class RetryableError(SubmitterError):
     """A retry may help: the invocation fails, Lambda redelivers, idempotency absorbs repeats."""
 
 
-class ThrottledError(TransientError):
+class ThrottledError(RetryableError):
     """AWS kept throttling after every backoff attempt."""
 
 
-class SubmissionInFlightError(TransientError):
+class SubmissionInFlightError(RetryableError):
     """Another invocation holds the submission lease of this job and may still be submitting it."""
 
     def __init__(self, job_id: str) -> None:
@@ -39,7 +39,7 @@ class JobStateError(SubmitterError):
     running one)."""
 
 
-class RerunIncompleteError(TransientError):
+class RerunIncompleteError(RetryableError):
     """A rerun's record exists but its submission did not finish, even after one recovery."""
 
     def __init__(self, job_id: str, original: str, cause: BaseException) -> None:

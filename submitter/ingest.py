@@ -24,9 +24,9 @@ from config.parsing import MAX_CONFIG_BYTES, parse_config
 from config.records import DuplicateJobError
 from config.status import JobStatus
 from config.uris import parse_uri
-from submitter.exceptions import TransientError
+from submitter.exceptions import RetryableError
 from submitter.settings import Settings
-from submitter.submission import Outcome, Runtime, create_and_submit, new_job_record, resume
+from submitter.submission import Action, Outcome, Runtime, create_and_submit, new_job_record, resume
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ DIGEST_CHARS = 16
 MAX_ID = 64
 
 
-class IngestIncompleteError(TransientError):
+class IngestIncompleteError(RetryableError):
     """Some records of the event failed transiently; the others are done."""
 
     def __init__(self, failures: list[tuple[str, BaseException]]) -> None:
@@ -113,14 +113,14 @@ def ingest_record(
     runtime: Runtime,
 ) -> Outcome:
     if not str(record.get("eventName", "")).startswith("ObjectCreated"):
-        return Outcome("", "ignored", reason=f"event {record.get('eventName')!r}")
+        return Outcome("", Action.IGNORED, reason=f"event {record.get('eventName')!r}")
     bucket = record["s3"]["bucket"]["name"]
     key = unquote_plus(record["s3"]["object"]["key"])
     if key.startswith(settings.rejected_prefix):  # our own copies, if the trigger sees them
-        return Outcome("", "ignored", reason="a kept rejected config")
+        return Outcome("", Action.IGNORED, reason="a kept rejected config")
     upload = read_upload(s3, bucket, key, record["s3"]["object"])
     if upload is None:
-        return Outcome("", "ignored", reason=f"s3://{bucket}/{key} no longer exists")
+        return Outcome("", Action.IGNORED, reason=f"s3://{bucket}/{key} no longer exists")
 
     try:
         config = parse_upload(upload, settings)
@@ -290,8 +290,8 @@ def reject(
             ddb, settings.table, record, now=runtime.clock(), ttl_days=settings.ttl_days
         )
     except DuplicateJobError:
-        return Outcome(job_id, "duplicate", reason=reason)
-    return Outcome(job_id, "rejected", reason=reason)
+        return Outcome(job_id, Action.DUPLICATE, reason=reason)
+    return Outcome(job_id, Action.REJECTED, reason=reason)
 
 
 def _describe(record: dict[str, Any], index: int) -> str:

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from config import records
@@ -68,10 +69,15 @@ NEVER_SUBMITTED = (
 )
 
 # Outcome actions
-CHANGED = "changed"
-UNCHANGED = "unchanged"
-UNKNOWN = "unknown to Batch"
-NOT_ATTACHED = "no Batch job id"
+
+
+class Verdict(StrEnum):
+    """What the reconciler did with one record."""
+
+    CHANGED = "changed"  # the record now says what Batch says
+    UNCHANGED = "unchanged"  # it already did
+    UNKNOWN = "unknown to Batch"  # Batch no longer knows the job: reported, never guessed
+    NOT_ATTACHED = "no Batch job id"  # no job found for it yet: left for a later run
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ class Finding:
     was: str  # the record's status before
     batch_status: str | None  # None: Batch did not describe the job
     status: str  # the record's status after
-    action: str  # CHANGED, UNCHANGED, UNKNOWN, NOT_ATTACHED
+    action: Verdict
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -171,7 +177,7 @@ def compare(
             finding = _apply(ddb, batch, table, record, described)
         else:
             finding = _unattached(ddb, batch, table, record, now=now, sleep=sleep)
-        if finding.action in (CHANGED, UNKNOWN):
+        if finding.action in (Verdict.CHANGED, Verdict.UNKNOWN):
             logger.info("reconciled", extra=finding.as_dict())
         findings.append(finding)
     return findings
@@ -201,14 +207,19 @@ def _apply(
     batch_job_id = record["batch_job_id"]
     job = described.get(batch_job_id)
     if job is None:
-        return Finding(job_id, batch_job_id, status, None, status, UNKNOWN)
+        return Finding(job_id, batch_job_id, status, None, status, Verdict.UNKNOWN)
     event = {"detail-type": state_change.DETAIL_TYPE, "source": "aws.batch", "detail": job}
     change = state_change.handle_event(event, ddb=ddb, table=table, batch=batch)
     applied = change is not None and change.applied
     # An applied change moved the record to the Batch status (RUNNING, SUCCEEDED or FAILED).
     after = job["status"] if applied else status
     return Finding(
-        job_id, batch_job_id, status, job["status"], after, CHANGED if applied else UNCHANGED
+        job_id,
+        batch_job_id,
+        status,
+        job["status"],
+        after,
+        Verdict.CHANGED if applied else Verdict.UNCHANGED,
     )
 
 
@@ -234,7 +245,7 @@ def _unattached(
         return _apply(ddb, batch, table, attached, describe(batch, [found], sleep=sleep))
     created = datetime.fromisoformat(record.get("created_at") or timestamp(now))
     if status != JobStatus.SUBMITTED or now - created < SUBMISSION_WINDOW:
-        return Finding(job_id, None, status, None, status, NOT_ATTACHED)
+        return Finding(job_id, None, status, None, status, Verdict.NOT_ATTACHED)
     failed = records.advance(
         ddb,
         table,
@@ -249,7 +260,9 @@ def _unattached(
         ),
     )
     after = JobStatus.FAILED.value if failed else status
-    return Finding(job_id, None, status, None, after, CHANGED if failed else UNCHANGED)
+    return Finding(
+        job_id, None, status, None, after, Verdict.CHANGED if failed else Verdict.UNCHANGED
+    )
 
 
 def refresh(

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -46,12 +47,22 @@ class Runtime:
     poll_seconds: float = 0.05
 
 
+class Action(StrEnum):
+    """What the submitter did with one upload (or one rerun)."""
+
+    SUBMITTED = "submitted"  # a new Batch job
+    DUPLICATE = "duplicate"  # a repeated delivery: the job it made the first time
+    REJECTED = "rejected"  # an invalid config: a REJECTED record, no Batch job
+    FAILED = "failed"  # Batch refused the submission: a FAILED record
+    IGNORED = "ignored"  # not a job upload (a deletion, a kept rejected config, a vanished key)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What became of one upload (or one rerun)."""
 
     job_id: str
-    action: str  # submitted | duplicate | rejected | failed | ignored
+    action: Action
     batch_job_id: str | None = None
     reason: str | None = None
 
@@ -124,9 +135,9 @@ def resume(
         if record is None:
             record = records.get_record(ddb, settings.table, job_id)
         if record is None:  # deleted in between (TTL or by hand): nothing to resume
-            return Outcome(job_id, "duplicate", reason="record vanished")
+            return Outcome(job_id, Action.DUPLICATE, reason="record vanished")
         if record.get("batch_job_id") or record["status"] != JobStatus.SUBMITTED:
-            return Outcome(job_id, "duplicate", batch_job_id=record.get("batch_job_id"))
+            return Outcome(job_id, Action.DUPLICATE, batch_job_id=record.get("batch_job_id"))
         if _epoch(runtime.clock()) >= int(record.get(LEASE_UNTIL, 0)):
             token = runtime.new_token()
             if _take_lease(ddb, settings, job_id, record.get(LEASE_TOKEN), token, runtime):
@@ -178,13 +189,15 @@ def _submit_holding_lease(
             except SubmitRefusedError as exc:
                 records.advance(ddb, settings.table, job_id, JobStatus.FAILED, reason=str(exc))
                 release(ddb, settings, job_id, token)
-                return Outcome(job_id, "failed", reason=str(exc))
+                return Outcome(job_id, Action.FAILED, reason=str(exc))
         attach(ddb, batch, settings, job_id, batch_job_id, runtime)
     except Exception:
         # Our own failure (not a crash): let the redelivery take over at once.
         release(ddb, settings, job_id, token)
         raise
-    return Outcome(job_id, "submitted" if not found else "duplicate", batch_job_id=batch_job_id)
+    return Outcome(
+        job_id, Action.SUBMITTED if not found else Action.DUPLICATE, batch_job_id=batch_job_id
+    )
 
 
 def attach(

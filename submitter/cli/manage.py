@@ -15,13 +15,13 @@ def cancel(
     job_id: JobId, local: Local = False, terraform_dir: TerraformDir = None, as_json: AsJson = False
 ) -> None:
     """Terminate the job in Batch and record CANCELLED."""
-    from submitter import jobs
+    from submitter import job_actions
     from submitter.settings import Settings
 
     target = resolve(local=local, terraform_dir=terraform_dir)
     ddb = target.client("dynamodb")
     settings = Settings.from_env(target.variables)
-    moved = jobs.cancel(ddb, target.client("batch"), settings, job_id)
+    moved = job_actions.cancel(ddb, target.client("batch"), settings, job_id)
     record = find_record(target, job_id)
     text = f"{job_id}: {'cancelled' if moved else 'already ' + record['status']}"
     emit({"job_id": job_id, "cancelled": moved, "status": record["status"]}, as_json, text)
@@ -31,12 +31,12 @@ def rerun(
     job_id: JobId, local: Local = False, terraform_dir: TerraformDir = None, as_json: AsJson = False
 ) -> None:
     """Submit a finished job's stored config again, as a new job linked to the original."""
-    from submitter import jobs
+    from submitter import job_actions
     from submitter.settings import Settings
 
     target = resolve(local=local, terraform_dir=terraform_dir)
     settings = Settings.from_env(target.variables)
-    outcome = jobs.rerun(target.client("dynamodb"), target.client("batch"), settings, job_id)
+    outcome = job_actions.rerun(target.client("dynamodb"), target.client("batch"), settings, job_id)
     summary = {"job_id": outcome.job_id, "rerun_of": job_id, "action": outcome.action}
     emit(summary, as_json, f"{outcome.job_id}: {outcome.action} (rerun of {job_id})")
 
@@ -58,7 +58,7 @@ def reconcile(
     Jobs Batch no longer knows are reported, never changed."""
     from datetime import timedelta
 
-    from submitter.reconcile import CHANGED, UNCHANGED
+    from submitter.reconcile import Verdict
     from submitter.reconcile import reconcile as run
 
     target = resolve(local=local, terraform_dir=terraform_dir)
@@ -73,11 +73,11 @@ def reconcile(
         typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))
         return
     for finding in findings:
-        if finding.action == UNCHANGED:
+        if finding.action == Verdict.UNCHANGED:
             continue
-        if finding.action == CHANGED:
+        if finding.action == Verdict.CHANGED:
             typer.echo(f"{finding.job_id}: {finding.was} -> {finding.status} (Batch says so)")
         else:
             typer.echo(f"{finding.job_id}: {finding.was}, left as it is: {finding.action}")
-    unchanged = sum(f.action == UNCHANGED for f in findings)
+    unchanged = sum(f.action == Verdict.UNCHANGED for f in findings)
     typer.echo(f"{len(findings)} open job(s) checked, {unchanged} already up to date")

@@ -5,10 +5,8 @@ from __future__ import annotations
 import heapq
 from typing import Any
 
-from config.records import STATUS_INDEX, STATUS_INDEX_RANGE, from_item, get_record
+from config.records import STATUS_INDEX, STATUS_INDEX_RANGE, from_item
 from config.status import JobStatus
-
-__all__ = ["get_record", "list_jobs"]
 
 
 def list_jobs(

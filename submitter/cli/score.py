@@ -17,7 +17,7 @@ def score(
 
     Exits as the container does: 0 done, 2 permanent failure, 3 transient failure."""
     try:
-        from job.cli import main as job_main
+        from job.commands import main as job_main
     except ImportError as exc:
         needs_extra("job")(exc)
     raise typer.Exit(job_main(["score", str(config_file)]))

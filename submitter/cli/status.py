@@ -42,7 +42,7 @@ def _refreshed(target: Target, record: dict[str, Any]) -> dict[str, Any]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from submitter.exceptions import SubmitterError
-    from submitter.reconcile import UNCHANGED, refresh
+    from submitter.reconcile import Verdict, refresh
 
     job_id = record["job_id"]
     try:
@@ -50,7 +50,7 @@ def _refreshed(target: Target, record: dict[str, Any]) -> dict[str, Any]:
     except (ClientError, BotoCoreError, SubmitterError) as exc:
         typer.echo(f"warning: could not ask Batch about {job_id}: {exc}", err=True)
         return record
-    if finding is None or finding.action == UNCHANGED:
+    if finding is None or finding.action == Verdict.UNCHANGED:
         return record
     typer.echo(f"{job_id}: {finding.action} (Batch: {finding.batch_status})", err=True)
     return find_record(target, job_id)

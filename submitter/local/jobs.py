@@ -29,7 +29,8 @@ INSTANCE_ID = "i-local"
 SUBMITTED, PENDING, RUNNABLE = "SUBMITTED", "PENDING", "RUNNABLE"
 STARTING, RUNNING, SUCCEEDED, FAILED = "STARTING", "RUNNING", "SUCCEEDED", "FAILED"
 STATUSES = (SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING, SUCCEEDED, FAILED)
-TERMINAL = frozenset({SUCCEEDED, FAILED})
+# Batch's final job statuses (a record's terminal statuses are config.status.TERMINAL)
+ENDED = frozenset({SUCCEEDED, FAILED})
 ACTIVE = frozenset({STARTING, RUNNING})
 
 # The reasons Batch writes, which retry rules and the state-change handler match on.

@@ -23,10 +23,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from config import env as env_names
+from config import env
 from submitter.local import jobs
 from submitter.local.jobs import (
     ACTIVE,
+    ENDED,
     FAILED,
     PENDING,
     RUNNABLE,
@@ -34,7 +35,6 @@ from submitter.local.jobs import (
     STARTING,
     SUBMITTED,
     SUCCEEDED,
-    TERMINAL,
     Attempt,
     Job,
     Stop,
@@ -107,7 +107,7 @@ class Scheduler:
         with self.changed:
 
             def done() -> bool:
-                return all(self.jobs[job_id].status in TERMINAL for job_id in ids)
+                return all(self.jobs[job_id].status in ENDED for job_id in ids)
 
             if not self.changed.wait_for(done, _remaining(deadline)):
                 states = {job_id: self.jobs[job_id].status for job_id in ids}
@@ -231,14 +231,14 @@ class Scheduler:
             **os.environ,
             **self.env,
             **job.environment,
-            env_names.BATCH_JOB_ID: job.id,
-            env_names.BATCH_JOB_ATTEMPT: str(attempt_number),
-            env_names.BATCH_QUEUE_NAME: job.queue.name,
-            env_names.BATCH_COMPUTE_ENVIRONMENT: job.queue.compute_environments[0],
+            env.BATCH_JOB_ID: job.id,
+            env.BATCH_JOB_ATTEMPT: str(attempt_number),
+            env.BATCH_QUEUE_NAME: job.queue.name,
+            env.BATCH_COMPUTE_ENVIRONMENT: job.queue.compute_environments[0],
         }
-        variables.pop(env_names.BATCH_ARRAY_INDEX, None)
+        variables.pop(env.BATCH_ARRAY_INDEX, None)
         if job.array_index is not None:
-            variables[env_names.BATCH_ARRAY_INDEX] = str(job.array_index)
+            variables[env.BATCH_ARRAY_INDEX] = str(job.array_index)
         return variables
 
     def _supervise(self, job: Job) -> None:
@@ -319,7 +319,7 @@ class Scheduler:
             job.status_reason = reason
         if status == RUNNABLE:
             job.queued_seq = next(self._queued)
-        if status in TERMINAL:
+        if status in ENDED:
             job.stopped_at = jobs.now_ms()
         if self.on_event is not None:
             self._outbox.put(_call(self.on_event, job.state_change_event()))
@@ -329,12 +329,12 @@ class Scheduler:
 
     def _follow_children(self, parent: Job) -> None:
         """An array parent's status from its children's, as Batch derives it."""
-        if parent.status in TERMINAL:
+        if parent.status in ENDED:
             return
         started = [c.started_at for c in parent.children if c.started_at is not None]
         parent.started_at = min(started) if started else None
         statuses = [child.status for child in parent.children]
-        if all(status in TERMINAL for status in statuses):
+        if all(status in ENDED for status in statuses):
             if all(status == SUCCEEDED for status in statuses):
                 self._set_status(parent, SUCCEEDED, jobs.EXITED)
             else:

@@ -28,7 +28,7 @@ import boto3
 import requests
 from moto.server import ThreadedMotoServer
 
-from config import env as env_names
+from config import env
 from config.records import table_definition
 from submitter.local import jobs
 from submitter.local.api import BatchApi
@@ -186,13 +186,13 @@ class LocalStack:
         """The environment under which boto3 and batchscore code use this stack."""
         return {
             **CREDENTIALS,
-            env_names.AWS_ENDPOINT_URL: self.endpoint_url,
-            env_names.AWS_ENDPOINT_URL_BATCH: self.batch_url,
-            env_names.TABLE_NAME: self.names.table,
-            env_names.JOBS_BUCKET: self.names.jobs_bucket,
-            env_names.JOB_DEFINITION: self.names.job_definition,
-            env_names.QUEUES: json.dumps(self.queues),
-            env_names.ALLOWED_BUCKETS: f"{self.names.data_bucket},{self.names.jobs_bucket}",
+            env.AWS_ENDPOINT_URL: self.endpoint_url,
+            env.AWS_ENDPOINT_URL_BATCH: self.batch_url,
+            env.TABLE_NAME: self.names.table,
+            env.JOBS_BUCKET: self.names.jobs_bucket,
+            env.JOB_DEFINITION: self.names.job_definition,
+            env.QUEUES: json.dumps(self.queues),
+            env.ALLOWED_BUCKETS: f"{self.names.data_bucket},{self.names.jobs_bucket}",
         }
 
     def client(self, service: str) -> Any:

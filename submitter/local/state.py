@@ -10,12 +10,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from config import env as env_names
+from config import env
 
 
 def default_state_file() -> Path:
     """`$BATCHSCORE_LOCAL_STATE`, else ~/.batchscore/local.json."""
-    configured = os.environ.get(env_names.LOCAL_STATE)
+    configured = os.environ.get(env.LOCAL_STATE)
     return Path(configured) if configured else Path.home() / ".batchscore" / "local.json"
 
 

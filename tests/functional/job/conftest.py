@@ -116,7 +116,7 @@ def job_files(aws: Aws) -> dict[str, Any]:
 @pytest.fixture
 def run_job(capsys: pytest.CaptureFixture[str]):
     """Run `python -m job ...` in-process; return (exit code, stdout lines)."""
-    from job.cli import main
+    from job.commands import main
 
     def run(*argv: str) -> tuple[int, list[str]]:
         code = main(list(argv))

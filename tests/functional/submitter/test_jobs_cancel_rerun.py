@@ -11,7 +11,7 @@ from submitter_helpers import TABLE, Aws, fail_next_attach, ok_response, s3_even
 
 from config import records
 from config.status import JobStatus
-from submitter import jobs
+from submitter import job_actions
 from submitter.exceptions import JobNotFoundError, JobStateError, RerunIncompleteError
 
 
@@ -33,35 +33,35 @@ def test_cancel_terminates_the_batch_job_and_records_cancelled(aws: Aws) -> None
     job = submitted(aws, shards=3)
     calls = terminations(aws)
 
-    assert jobs.cancel(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
+    assert job_actions.cancel(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
 
     record = records.get_record(aws.ddb, TABLE, job.job_id)
     assert record["status"] == "CANCELLED"
-    assert record["status_reason"] == jobs.CANCEL_REASON
+    assert record["status_reason"] == job_actions.CANCEL_REASON
     # the array parent: Batch terminates its children with it
-    assert calls == [{"jobId": job.batch_job_id, "reason": jobs.CANCEL_REASON}]
+    assert calls == [{"jobId": job.batch_job_id, "reason": job_actions.CANCEL_REASON}]
 
 
 def test_cancel_of_a_finished_job_changes_nothing(aws: Aws) -> None:
     job = submitted(aws)
     records.advance(aws.ddb, TABLE, job.job_id, JobStatus.SUCCEEDED)
     calls = terminations(aws)
-    assert not jobs.cancel(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
+    assert not job_actions.cancel(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
     assert records.get_record(aws.ddb, TABLE, job.job_id)["status"] == "SUCCEEDED"
     assert calls == []
 
 
 def test_cancel_again_resends_terminate(aws: Aws) -> None:
     job = submitted(aws)
-    jobs.cancel(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
+    job_actions.cancel(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
     calls = terminations(aws)
-    assert not jobs.cancel(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
+    assert not job_actions.cancel(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
     assert [c["jobId"] for c in calls] == [job.batch_job_id]
 
 
 def test_cancel_of_an_unknown_job(aws: Aws) -> None:
     with pytest.raises(JobNotFoundError):
-        jobs.cancel(aws.ddb, aws.batch, aws.settings, "nope", runtime=aws.runtime)
+        job_actions.cancel(aws.ddb, aws.batch, aws.settings, "nope", runtime=aws.runtime)
 
 
 def test_a_submission_that_lands_after_cancel_is_terminated(aws: Aws) -> None:
@@ -72,7 +72,7 @@ def test_a_submission_that_lands_after_cancel_is_terminated(aws: Aws) -> None:
 
     def cancel_now(parsed, **_):
         job_id = parsed["jobName"].removeprefix("batchscore-")
-        jobs.cancel(aws.ddb, aws.batch, aws.settings, job_id, runtime=aws.runtime)
+        job_actions.cancel(aws.ddb, aws.batch, aws.settings, job_id, runtime=aws.runtime)
         cancelled.append(parsed["jobId"])
 
     aws.batch.meta.events.register("after-call.batch.SubmitJob", cancel_now)
@@ -86,7 +86,7 @@ def test_rerun_submits_the_stored_config_as_a_new_linked_job(aws: Aws) -> None:
     job = submitted(aws, priority="low", shards=2)
     records.advance(aws.ddb, TABLE, job.job_id, JobStatus.FAILED, reason="spot")
 
-    again = jobs.rerun(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
+    again = job_actions.rerun(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
 
     assert again.action == "submitted"
     assert again.job_id != job.job_id
@@ -106,19 +106,19 @@ def test_rerun_submits_the_stored_config_as_a_new_linked_job(aws: Aws) -> None:
 def test_rerun_refuses_running_and_rejected_jobs(aws: Aws) -> None:
     job = submitted(aws)
     with pytest.raises(JobStateError, match="SUBMITTED"):
-        jobs.rerun(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
+        job_actions.rerun(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
     bad = aws.upload("jobs/bad.json", valid_config(shards=0))
     [rejected] = aws.ingest(s3_event(("jobs/bad.json", bad)))
     with pytest.raises(JobStateError, match="rejected"):
-        jobs.rerun(aws.ddb, aws.batch, aws.settings, rejected.job_id, runtime=aws.runtime)
+        job_actions.rerun(aws.ddb, aws.batch, aws.settings, rejected.job_id, runtime=aws.runtime)
     with pytest.raises(JobNotFoundError):
-        jobs.rerun(aws.ddb, aws.batch, aws.settings, "nope", runtime=aws.runtime)
+        job_actions.rerun(aws.ddb, aws.batch, aws.settings, "nope", runtime=aws.runtime)
 
 
 def test_rerun_id_fits_64_characters() -> None:
     long_id = "a" * 64
-    assert len(jobs.rerun_id(long_id, "0123456789abcdef")) == 64
-    assert jobs.rerun_id("churn", "0123456789abcdef") == "churn-r01234567"
+    assert len(job_actions.rerun_id(long_id, "0123456789abcdef")) == 64
+    assert job_actions.rerun_id("churn", "0123456789abcdef") == "churn-r01234567"
 
 
 def finished(aws: Aws) -> str:
@@ -151,7 +151,7 @@ def test_rerun_whose_submit_job_answer_is_lost_recovers_the_job_it_made(aws: Aws
     original = finished(aws)
     lost = lose_next_answer(aws.batch, "SubmitJob")
     # WHEN the rerun is asked for once
-    again = jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
+    again = job_actions.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
     # THEN it finds that job by name instead of submitting a second one, and records it
     [made] = [answer["jobId"] for answer in lost]
     assert again.action == "submitted"
@@ -165,7 +165,7 @@ def test_rerun_whose_submit_job_answer_is_lost_recovers_the_job_it_made(aws: Aws
 def test_rerun_whose_record_update_fails_once_is_completed(aws: Aws) -> None:
     original = finished(aws)
     fired = fail_next_attach(aws)
-    again = jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
+    again = job_actions.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
     assert fired == [True]
     assert again.action == "submitted"
     [made] = reruns_in_batch(aws, original)
@@ -176,7 +176,7 @@ def test_rerun_that_cannot_finish_names_the_new_job_and_submits_once(aws: Aws) -
     original = finished(aws)
     fail_next_attach(aws, times=2)
     with pytest.raises(RerunIncompleteError) as raised:
-        jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
+        job_actions.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
     new_id = raised.value.job_id
     assert new_id.startswith(f"{original}-r")
     assert f"batchscore status {new_id}" in str(raised.value)
@@ -192,7 +192,7 @@ def test_rerun_whose_record_cannot_be_written_submits_nothing(aws: Aws) -> None:
 
     aws.ddb.meta.events.register("before-call.dynamodb.PutItem", refuse)
     with pytest.raises(ClientError):
-        jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
+        job_actions.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
     assert reruns_in_batch(aws, original) == []
 
 
@@ -201,7 +201,7 @@ def test_rerun_whose_put_item_answer_is_lost_takes_its_own_lease_and_submits(aws
     original = finished(aws)
     lost = lose_next_answer(aws.ddb, "PutItem")
     # WHEN the rerun is asked for once
-    again = jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
+    again = job_actions.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
     # THEN it does not wait its own lease out: one Batch job, attached
     assert len(lost) == 1
     assert again.action == "submitted"
@@ -225,9 +225,9 @@ def test_rerun_waits_for_batch_to_list_a_job_it_may_have_made(aws: Aws) -> None:
 
     aws.batch.meta.events.register("before-call.batch.ListJobs", lagging_list)
     # WHEN the rerun is asked for once
-    again = jobs.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
+    again = job_actions.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
     # THEN it polled until Batch listed the job, and submitted no second one
     [made] = [answer["jobId"] for answer in lost]
     assert again.batch_job_id == made
-    assert aws.sleeps.count(jobs.RERUN_LISTING_POLL_SECONDS) == 3
+    assert aws.sleeps.count(job_actions.RERUN_LISTING_POLL_SECONDS) == 3
     assert [j["jobId"] for j in reruns_in_batch(aws, original)] == [made]

@@ -24,7 +24,7 @@ import pytest
 from hcl2 import SerializationOptions
 from submitter_helpers import TABLE, Aws, load_event, s3_event, valid_config
 
-from submitter import jobs, reconcile, state_change
+from submitter import job_actions, reconcile, state_change
 
 IAM_TF = Path(__file__).resolve().parents[3] / "terraform" / "iam.tf"
 Call = tuple[str, str, dict[str, Any]]  # (IAM service prefix, operation, parameters)
@@ -144,7 +144,7 @@ def ingest_paths(aws: Aws) -> list[Call]:
 
         job_id = parsed["jobName"].removeprefix("batchscore-")
         ddb, batch = boto3.client("dynamodb"), boto3.client("batch")
-        jobs.cancel(ddb, batch, aws.settings, job_id, runtime=aws.runtime)
+        job_actions.cancel(ddb, batch, aws.settings, job_id, runtime=aws.runtime)
 
     aws.batch.meta.events.register("after-call.batch.SubmitJob", cancel_now)
     version = aws.upload("jobs/late.json", valid_config(name="late"))

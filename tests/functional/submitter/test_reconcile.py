@@ -121,7 +121,7 @@ def test_a_record_left_running_after_its_job_succeeded_is_closed(ddb, batch) -> 
         "SUCCEEDED",
         "SUCCEEDED",
     )
-    assert finding.action == reconcile.CHANGED
+    assert finding.action == reconcile.Verdict.CHANGED
     record = get(ddb, "ok")
     assert record["status"] == "SUCCEEDED"
     assert record["attempts"] == 1
@@ -133,7 +133,7 @@ def test_a_record_left_running_after_its_job_failed_gets_the_reason_and_exit_cod
 ) -> None:
     open_record(ddb, "bad", run(batch, "bad", exit_code=2))
     [finding] = reconcile.reconcile(ddb, batch, TABLE)
-    assert (finding.status, finding.action) == ("FAILED", reconcile.CHANGED)
+    assert (finding.status, finding.action) == ("FAILED", reconcile.Verdict.CHANGED)
     record = get(ddb, "bad")
     assert record["status"] == "FAILED"
     assert record["exit_code"] == 2
@@ -163,7 +163,7 @@ def test_an_array_job_that_failed_names_its_failed_shard(ddb, batch) -> None:
 def test_a_job_still_running_in_batch_is_left_alone(ddb, batch) -> None:
     before = open_record(ddb, "busy", start_sleeper(batch, "busy"))
     [finding] = reconcile.reconcile(ddb, batch, TABLE)
-    assert (finding.batch_status, finding.action) == ("RUNNING", reconcile.UNCHANGED)
+    assert (finding.batch_status, finding.action) == ("RUNNING", reconcile.Verdict.UNCHANGED)
     assert get(ddb, "busy") == before
 
 
@@ -179,14 +179,14 @@ def test_a_fresh_record_is_left_alone(ddb, batch) -> None:
 def test_a_job_batch_no_longer_knows_is_reported_not_changed(ddb, batch) -> None:
     before = open_record(ddb, "gone", "0b1c2d3e-0000-4000-8000-000000000000")
     [finding] = reconcile.reconcile(ddb, batch, TABLE)
-    assert (finding.batch_status, finding.action) == (None, reconcile.UNKNOWN)
+    assert (finding.batch_status, finding.action) == (None, reconcile.Verdict.UNKNOWN)
     assert get(ddb, "gone") == before
 
 
 def test_a_record_without_a_batch_job_id_is_reported_not_changed(ddb, batch) -> None:
     before = open_record(ddb, "in-flight", None, JobStatus.SUBMITTED)
     [finding] = reconcile.reconcile(ddb, batch, TABLE)
-    assert finding.action == reconcile.NOT_ATTACHED
+    assert finding.action == reconcile.Verdict.NOT_ATTACHED
     assert get(ddb, "in-flight") == before
 
 
@@ -197,7 +197,7 @@ def test_a_submission_that_died_before_its_record_update_is_found_by_name(ddb, b
     # WHEN reconciled
     [finding] = reconcile.reconcile(ddb, batch, TABLE)
     # THEN the job is found by its name, attached, and its status applied
-    assert (finding.batch_job_id, finding.action) == (batch_job_id, reconcile.CHANGED)
+    assert (finding.batch_job_id, finding.action) == (batch_job_id, reconcile.Verdict.CHANGED)
     record = get(ddb, "orphan")
     assert (record["status"], record["batch_job_id"]) == ("SUCCEEDED", batch_job_id)
 
@@ -210,10 +210,13 @@ def test_a_record_nothing_will_submit_any_more_fails_with_the_reason(ddb, batch)
     # WHEN reconciled
     findings = by_job(reconcile.reconcile(ddb, batch, TABLE))
     # THEN the old one is FAILED with the reason (rerun can take it); the younger one waits
-    assert (findings["never"].action, findings["never"].status) == (reconcile.CHANGED, "FAILED")
+    assert (findings["never"].action, findings["never"].status) == (
+        reconcile.Verdict.CHANGED,
+        "FAILED",
+    )
     record = get(ddb, "never")
     assert (record["status"], record["status_reason"]) == ("FAILED", reconcile.NEVER_SUBMITTED)
-    assert findings["maybe"].action == reconcile.NOT_ATTACHED
+    assert findings["maybe"].action == reconcile.Verdict.NOT_ATTACHED
     assert get(ddb, "maybe") == before
 
 
@@ -225,7 +228,7 @@ def test_a_late_attach_wins_over_the_never_submitted_verdict(ddb, batch) -> None
     # WHEN the reconciler acts on what it read before the attach
     [finding] = reconcile.compare(ddb, batch, TABLE, [stale])
     # THEN nothing is written
-    assert finding.action == reconcile.UNCHANGED
+    assert finding.action == reconcile.Verdict.UNCHANGED
     assert get(ddb, "racy")["status"] == "SUBMITTED"
 
 
@@ -237,7 +240,7 @@ def test_a_live_submission_lease_wins_over_the_never_submitted_verdict(ddb, batc
     )
     # WHEN reconciled THEN nothing is written
     [finding] = reconcile.reconcile(ddb, batch, TABLE)
-    assert finding.action == reconcile.UNCHANGED
+    assert finding.action == reconcile.Verdict.UNCHANGED
     assert get(ddb, "leased")["status"] == "SUBMITTED"
 
 
@@ -272,7 +275,7 @@ def test_a_record_that_finished_after_it_was_listed_is_not_changed(ddb, batch) -
     assert records.advance(ddb, TABLE, "raced", JobStatus.CANCELLED, reason="cancelled")
     before = get(ddb, "raced")
     [finding] = reconcile.compare(ddb, batch, TABLE, [listed])
-    assert finding.action == reconcile.UNCHANGED
+    assert finding.action == reconcile.Verdict.UNCHANGED
     assert get(ddb, "raced") == before
 
 
@@ -300,7 +303,7 @@ def test_many_records_are_described_100_at_a_time_with_throttling_retried(ddb, b
     findings = by_job(reconcile.reconcile(ddb, Throttling(), TABLE, sleep=sleeps.append))
     assert len(findings) == 121
     assert findings["real"].status == "SUCCEEDED"
-    assert {f.action for j, f in findings.items() if j != "real"} == {reconcile.UNKNOWN}
+    assert {f.action for j, f in findings.items() if j != "real"} == {reconcile.Verdict.UNKNOWN}
     assert max(calls) <= 100
     assert len(calls) == 3  # one throttled, then two
     assert len(sleeps) == 1
@@ -325,14 +328,14 @@ def test_records_batch_has_forgotten_do_not_starve_the_scheduled_run(ddb, batch)
     scheduled = reconcile.reconcile(ddb, batch, TABLE, limit=1, since=reconcile.SCHEDULED_SINCE)
     # THEN oldest-first alone would look at a forgotten one forever; the schedule settles "lost"
     assert [f.job_id for f in everything] == ["forgotten-0"]
-    assert [(f.job_id, f.action) for f in scheduled] == [("lost", reconcile.CHANGED)]
+    assert [(f.job_id, f.action) for f in scheduled] == [("lost", reconcile.Verdict.CHANGED)]
     assert get(ddb, "lost")["status"] == "SUCCEEDED"
 
 
 def test_refresh_brings_one_record_up_to_date_and_skips_terminal_ones(ddb, batch) -> None:
     fresh = open_record(ddb, "one", run(batch, "one"), at=utc_now())
     finding = reconcile.refresh(ddb, batch, TABLE, fresh)
-    assert (finding.action, finding.status) == (reconcile.CHANGED, "SUCCEEDED")
+    assert (finding.action, finding.status) == (reconcile.Verdict.CHANGED, "SUCCEEDED")
     assert reconcile.refresh(ddb, batch, TABLE, get(ddb, "one")) is None
 
 
@@ -389,7 +392,7 @@ def test_the_scheduled_event_runs_the_reconciler_in_the_state_lambda(
     result = module.handler(load_event("scheduled-event.json"))
 
     findings = {f["job_id"]: f for f in result["reconciled"]}
-    assert findings["lost"]["action"] == reconcile.CHANGED
-    assert findings["busy"]["action"] == reconcile.UNCHANGED
+    assert findings["lost"]["action"] == reconcile.Verdict.CHANGED
+    assert findings["busy"]["action"] == reconcile.Verdict.UNCHANGED
     assert get(ddb, "lost")["status"] == "FAILED"
     assert get(ddb, "busy")["status"] == "RUNNING"

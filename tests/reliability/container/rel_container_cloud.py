@@ -112,7 +112,7 @@ class Cloud:
     def run_here(self, job_id: str, attempt: int = 1, *options: str, shard: int = 0) -> Done:
         """The same command in this process (no interpreter start-up: seconds cheaper), for the
         runs that are not under test (clean references, retries after the faults stopped)."""
-        from job.cli import main
+        from job.commands import main
 
         environment = {
             **self.env,

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 
 from config.retry import EXIT_OK, EXIT_PERMANENT
-from job.cli import main
+from job.commands import main
 
 Make = Callable[[Path], Path]  # writes a bad input under the folder, returns its path
 

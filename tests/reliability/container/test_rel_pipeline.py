@@ -15,7 +15,7 @@ import pytest
 
 from config import retry
 from config.records import get_record
-from job.cli import main
+from job.commands import main
 from submitter.local.jobs import JobDefinition
 from submitter.local.pipeline import connect_handlers
 from submitter.local.stack import LocalStack

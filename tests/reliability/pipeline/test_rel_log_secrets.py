@@ -131,7 +131,7 @@ def test_job_score_logs_no_config_value(
     capsys: pytest.CaptureFixture[str],
     job_logging: None,
 ) -> None:
-    from job.cli import main
+    from job.commands import main
 
     document, secrets = local_job
     path = tmp_path / "job.json"
@@ -153,7 +153,7 @@ def test_job_run_logs_no_config_value(
     capsys: pytest.CaptureFixture[str],
     job_logging: None,
 ) -> None:
-    from job.cli import main
+    from job.commands import main
 
     pipeline = make_pipeline()
     document, secrets = local_job

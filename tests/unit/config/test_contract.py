@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from config import MAX_CONFIG_BYTES, ConfigError, JobConfig, parse_config
-from config.parsing import field_path
+from config.exceptions import ConfigError
+from config.models import JobConfig
+from config.parsing import MAX_CONFIG_BYTES, field_path, parse_config
 
 from .cases import INVALID, SHA, VALID, with_changes
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from config import ConfigError, parse_config, reference
+from config import reference
+from config.exceptions import ConfigError
+from config.parsing import parse_config
 from config.schema import SCHEMA_PATH, render
 
 from .cases import INVALID, VALID

@@ -44,7 +44,7 @@ def scratch(tmp_path: Path) -> Scratch:
 @pytest.fixture
 def run_score(capsys: pytest.CaptureFixture[str], tmp_path: Path):
     """Run `python -m job score` in-process on a config dict; return (exit code, stdout lines)."""
-    from job.cli import main
+    from job.commands import main
 
     def run(document: dict[str, Any], *extra: str) -> tuple[int, list[str]]:
         path = jobdata.write_config(tmp_path / "job.json", document)

@@ -17,14 +17,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from config import ConfigError, parse_config, validate_document
-from config import env as envnames
+from config import env
+from config.exceptions import ConfigError
+from config.parsing import parse_config, validate_document
 from config.retry import EXIT_OK, EXIT_PERMANENT
 from job import logs, status
 from job.exceptions import JobError, PermanentError, RecordError, translate_os_error
 from job.inputs import DEFAULT_BATCH_ROWS
 from job.output import DEFAULT_PART_ROWS
-from job.runner import Outcome, Settings, commit_shards, score_shard
+from job.runner import RunOptions, ShardResult, commit_shards, score_shard
 from job.storage import read_bytes
 
 log = logging.getLogger("job")
@@ -50,9 +51,9 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
     context = logs.configure()
     try:
         if arguments.command == "score":
-            outcome = score_command(arguments, context)
+            result = score_command(arguments, context)
         else:
-            outcome = run_command(arguments, environ, context)
+            result = run_command(arguments, environ, context)
     except ConfigError as exc:
         log.error("invalid job config", extra={"problems": [str(p) for p in exc.problems]})
         return EXIT_PERMANENT
@@ -65,7 +66,7 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
         return EXIT_PERMANENT
     # Last line on stdout, after every log line.
     sys.stdout.flush()
-    print(json.dumps(outcome.summary()), flush=True)
+    print(json.dumps(result.summary()), flush=True)
     return EXIT_OK
 
 
@@ -75,21 +76,21 @@ def _failed(exc: JobError) -> int:
     return exc.exit_code
 
 
-def score_command(arguments: argparse.Namespace, context: dict[str, Any]) -> Outcome:
+def score_command(arguments: argparse.Namespace, context: dict[str, Any]) -> ShardResult:
     config = parse_config(read_bytes(arguments.config))
     context.update(job_id=config.job_id or config.name)
-    return score_shard(config, _settings(arguments))
+    return score_shard(config, _run_options(arguments))
 
 
 def run_command(
     arguments: argparse.Namespace, environ: dict[str, str], context: dict[str, Any]
-) -> Outcome:
+) -> ShardResult:
     job_id = arguments.job_id
-    table = environ.get(envnames.TABLE_NAME)
+    table = environ.get(env.TABLE_NAME)
     if not table:
-        raise RecordError(f"{envnames.TABLE_NAME} is not set: which table holds job {job_id!r}?")
-    attempt = int(environ.get(envnames.BATCH_JOB_ATTEMPT) or 1)
-    shard = int(environ.get(envnames.BATCH_ARRAY_INDEX) or 0)
+        raise RecordError(f"{env.TABLE_NAME} is not set: which table holds job {job_id!r}?")
+    attempt = int(environ.get(env.BATCH_JOB_ATTEMPT) or 1)
+    shard = int(environ.get(env.BATCH_ARRAY_INDEX) or 0)
     context.update(job_id=job_id, attempt=attempt, shard=shard)
 
     ddb = status.dynamodb_client()
@@ -104,37 +105,39 @@ def run_command(
         if not 0 <= shard < shards:
             raise PermanentError(f"array index {shard} is outside the job's {shards} shards")
         status.mark_running(ddb, table, job_id, attempt)
-        settings = _settings(arguments, job_id=job_id, shard=shard, shards=shards, attempt=attempt)
-        outcome = score_shard(config, settings)
+        options = _run_options(
+            arguments, job_id=job_id, shard=shard, shards=shards, attempt=attempt
+        )
+        result = score_shard(config, options)
         if (
-            outcome.manifest_uri is None
+            result.manifest_uri is None
             and status.count_shard_done(ddb, table, job_id, shard) >= shards
         ):
             log.info("last shard done: committing the job", extra={"shards": shards})
-            outcome = commit_shards(config, job_id, shards)
+            result = commit_shards(config, job_id, shards)
     except ConfigError as exc:
         _report_failure(ddb, table, job_id, PermanentError(f"invalid job config: {exc}"))
         raise
     except PermanentError as exc:
         _report_failure(ddb, table, job_id, exc)
         raise
-    if outcome.manifest_uri is not None:
+    if result.manifest_uri is not None:
         status.mark_succeeded(
             ddb,
             table,
             job_id,
             {
-                "rows": outcome.rows,
-                "seconds": outcome.seconds,
-                "output_uri": outcome.output_uri,
-                "manifest_uri": outcome.manifest_uri,
+                "rows": result.rows,
+                "seconds": result.seconds,
+                "output_uri": result.output_uri,
+                "manifest_uri": result.manifest_uri,
             },
         )
-    return outcome
+    return result
 
 
-def _settings(arguments: argparse.Namespace, **run: Any) -> Settings:
-    return Settings(
+def _run_options(arguments: argparse.Namespace, **run: Any) -> RunOptions:
+    return RunOptions(
         batch_rows=arguments.batch_rows,
         part_rows=arguments.part_rows,
         workers=arguments.workers,

@@ -13,6 +13,7 @@ from submitter import batch as batch_api
 from submitter.exceptions import JobNotFoundError, JobStateError, RerunIncompleteError
 from submitter.settings import Settings
 from submitter.submission import (
+    Action,
     Outcome,
     Runtime,
     create_and_submit,
@@ -109,7 +110,7 @@ def rerun(
         except Exception as second:
             raise RerunIncompleteError(new_id, job_id, second) from second
     # `resume` calls a job it found a "duplicate" (of a delivery); here it is this rerun's.
-    return replace(recovered, action="submitted") if recovered.batch_job_id else recovered
+    return replace(recovered, action=Action.SUBMITTED) if recovered.batch_job_id else recovered
 
 
 def _recover(
