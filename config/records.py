@@ -8,11 +8,10 @@ callers, never here, which keeps `config` importable without it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from config.status import JobStatus, statuses_before
 
@@ -107,6 +106,8 @@ def create_record(
         "history": [_history_entry(status, moment, record.get("status_reason"))],
         **record,
     }
+    from botocore.exceptions import ClientError  # here: `batchscore validate` runs without botocore
+
     try:
         ddb.put_item(
             TableName=table,
@@ -126,6 +127,16 @@ def get_record(ddb: Any, table: str, job_id: str) -> dict[str, Any] | None:
     return from_item(item) if item else None
 
 
+@dataclass(frozen=True)
+class Guard:
+    """An extra condition on a status move: a DynamoDB condition expression with its own
+    attribute names (`#...`) and values (`:...`), which must not collide with `advance`'s."""
+
+    expression: str
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+
 def advance(
     ddb: Any,
     table: str,
@@ -136,7 +147,7 @@ def advance(
     reason: str | None = None,
     attempt: int | None = None,
     now: datetime | None = None,
-    guard: tuple[str, dict[str, str], dict[str, Any]] | None = None,
+    guard: Guard | None = None,
 ) -> bool:
     """Move a record forward to `status` and set `fields`; False when the move would go backwards
     (or the record is missing, or the `guard` condition, with its own names and values, does not
@@ -179,10 +190,9 @@ def advance(
             "(attribute_not_exists(#attempts) OR #attempts < :attempt))"
         )
     if guard:
-        expression, guard_names, guard_values = guard
-        names.update(guard_names)
-        values.update(guard_values)
-        condition = f"({condition}) AND ({expression})"
+        names.update(guard.names)
+        values.update(guard.values)
+        condition = f"({condition}) AND ({guard.expression})"
     return (
         conditional_update(
             ddb,
@@ -214,6 +224,8 @@ def conditional_update(
     extra: dict[str, Any] = {"ReturnValues": "ALL_NEW"} if return_record else {}
     if values:
         extra["ExpressionAttributeValues"] = {k: to_attribute(v) for k, v in values.items()}
+    from botocore.exceptions import ClientError  # here: `batchscore validate` runs without botocore
+
     try:
         response = ddb.update_item(
             TableName=table,

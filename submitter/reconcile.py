@@ -253,10 +253,10 @@ def _unattached(
         JobStatus.FAILED,
         reason=NEVER_SUBMITTED,
         now=now,
-        guard=(
+        guard=records.Guard(  # never attached, and no live submission lease
             "attribute_not_exists(#b) AND (attribute_not_exists(#lu) OR #lu < :now_epoch)",
-            {"#b": "batch_job_id", "#lu": LEASE_UNTIL},
-            {":now_epoch": int(now.timestamp())},
+            names={"#b": "batch_job_id", "#lu": LEASE_UNTIL},
+            values={":now_epoch": int(now.timestamp())},
         ),
     )
     after = JobStatus.FAILED.value if failed else status

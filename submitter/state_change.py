@@ -120,64 +120,87 @@ def apply(ddb: Any, table: str, event: BatchJobEvent, *, batch: Any = None) -> C
         # A parent or a single job: remember its Batch id should the submitter have died before
         # storing it (only while the record is open: a terminal record never changes).
         _attach_if_missing(ddb, table, job_id, event.batch_job_id)
-
     if event.status == "RUNNING":
-        # The attempt number is a single job's; an array's children each count their own.
-        single = event.array_index is None and not event.is_array_parent
-        attempt = len(event.attempts) + 1 if single else None
-        applied = records.advance(ddb, table, job_id, JobStatus.RUNNING, attempt=attempt)
-        return Change(job_id, event.status, applied)
-
+        return _record_running(ddb, table, job_id, event)
     if event.status == "SUCCEEDED":
-        if event.array_index is not None:
-            return Change(job_id, event.status, False, "a child: the last child commits the job")
-        # The container wrote SUCCEEDED with its figures before exiting, so this is normally a
-        # no-op; if the record is still open, Batch's word is all there is. The attempt count
-        # goes with it: the RUNNING event that carries it may arrive later (and then changes
-        # nothing), so the record must not depend on event order.
-        single = not event.is_array_parent
-        applied = records.advance(
-            ddb,
-            table,
-            job_id,
-            JobStatus.SUCCEEDED,
-            reason="reported by AWS Batch; the job recorded no figures",
-            attempt=(len(event.attempts) or None) if single else None,
-        )
-        return Change(job_id, event.status, applied)
-
+        return _record_succeeded(ddb, table, job_id, event)
     if event.status == "FAILED":
-        if event.array_index is not None:
-            applied = _note_child_failure(ddb, table, job_id, event)
-            return Change(job_id, event.status, applied, "child failure noted")
-        reason = event.failure_reason()
-        fields: dict[str, Any] = {}
-        if event.exit_code is not None:
-            fields["exit_code"] = event.exit_code
-        if event.is_array_parent:
-            record = records.get_record(ddb, table, job_id) or {}
-            child = record.get("failed_shard")
-            if not child and record and not JobStatus(record["status"]).is_terminal:
-                child = failed_child_from_batch(batch, event.batch_job_id)
-                if child:
-                    fields["failed_shard"] = child
-            if child:
-                reason = f"{reason}; shard {child['index']}: {child['reason']}"[:MAX_REASON]
-                if child.get("exit_code") is not None:
-                    fields["exit_code"] = child["exit_code"]
-        applied = records.advance(
-            ddb,
-            table,
-            job_id,
-            JobStatus.FAILED,
-            reason=reason,
-            fields=fields,
-            attempt=len(event.attempts) or None,
-        )
-        return Change(job_id, event.status, applied)
-
+        return _record_failed(ddb, table, job_id, event, batch)
     # SUBMITTED, PENDING, RUNNABLE, STARTING: the record says SUBMITTED already.
     return Change(job_id, event.status, False, "nothing to record")
+
+
+def _record_running(ddb: Any, table: str, job_id: str, event: BatchJobEvent) -> Change:
+    # The attempt number is a single job's; an array's children each count their own.
+    single = event.array_index is None and not event.is_array_parent
+    attempt = len(event.attempts) + 1 if single else None
+    applied = records.advance(ddb, table, job_id, JobStatus.RUNNING, attempt=attempt)
+    return Change(job_id, event.status, applied)
+
+
+def _record_succeeded(ddb: Any, table: str, job_id: str, event: BatchJobEvent) -> Change:
+    if event.array_index is not None:
+        return Change(job_id, event.status, False, "a child: the last child commits the job")
+    # The container wrote SUCCEEDED with its figures before exiting, so this is normally a
+    # no-op; if the record is still open, Batch's word is all there is. The attempt count
+    # goes with it: the RUNNING event that carries it may arrive later (and then changes
+    # nothing), so the record must not depend on event order.
+    single = not event.is_array_parent
+    applied = records.advance(
+        ddb,
+        table,
+        job_id,
+        JobStatus.SUCCEEDED,
+        reason="reported by AWS Batch; the job recorded no figures",
+        attempt=(len(event.attempts) or None) if single else None,
+    )
+    return Change(job_id, event.status, applied)
+
+
+def _record_failed(ddb: Any, table: str, job_id: str, event: BatchJobEvent, batch: Any) -> Change:
+    if event.array_index is not None:
+        applied = _note_child_failure(ddb, table, job_id, event)
+        return Change(job_id, event.status, applied, "child failure noted")
+    reason = event.failure_reason()
+    fields: dict[str, Any] = {}
+    if event.exit_code is not None:
+        fields["exit_code"] = event.exit_code
+    if event.is_array_parent:
+        reason = _with_failed_shard(ddb, table, job_id, event, batch, reason, fields)
+    applied = records.advance(
+        ddb,
+        table,
+        job_id,
+        JobStatus.FAILED,
+        reason=reason,
+        fields=fields,
+        attempt=len(event.attempts) or None,
+    )
+    return Change(job_id, event.status, applied)
+
+
+def _with_failed_shard(
+    ddb: Any,
+    table: str,
+    job_id: str,
+    event: BatchJobEvent,
+    batch: Any,
+    reason: str,
+    fields: dict[str, Any],
+) -> str:
+    """An array parent's failure reason, naming its failed shard (noted by the child's event, or
+    asked of Batch while the record is open); the shard's details and exit code go to `fields`."""
+    record = records.get_record(ddb, table, job_id) or {}
+    child = record.get("failed_shard")
+    if not child and record and not JobStatus(record["status"]).is_terminal:
+        child = failed_child_from_batch(batch, event.batch_job_id)
+        if child:
+            fields["failed_shard"] = child
+    if not child:
+        return reason
+    if child.get("exit_code") is not None:
+        fields["exit_code"] = child["exit_code"]
+    return f"{reason}; shard {child['index']}: {child['reason']}"[:MAX_REASON]
 
 
 def _attach_if_missing(ddb: Any, table: str, job_id: str, batch_job_id: str) -> None:

@@ -8,6 +8,7 @@ bug raises (a bare `KeyError`, `TypeError`, ...) still does.
 from __future__ import annotations
 
 import functools
+import importlib.util
 from collections.abc import Callable
 from enum import IntEnum
 from typing import Any, NoReturn, ParamSpec
@@ -48,13 +49,12 @@ class MissingExtraError(CliError):
         )
 
 
-def needs_extra(extra: str) -> Callable[[ImportError], NoReturn]:
-    """`except ImportError as exc: needs_extra("job")(exc)`: reported the same everywhere."""
-
-    def raise_missing(exc: ImportError) -> NoReturn:
-        raise MissingExtraError(extra, exc.name) from exc
-
-    return raise_missing
+def require_extra(extra: str, *modules: str) -> None:
+    """Raise MissingExtraError unless every top-level module is installed (found, not imported:
+    the heavy ones cost seconds). Call it first thing in a command that needs an extra."""
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            raise MissingExtraError(extra, module)
 
 
 def fail(message: str, code: ExitCode = ExitCode.FAILED) -> NoReturn:

@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
-from submitter.cli.errors import needs_extra
+from submitter.cli.errors import require_extra
+
+# What the container imports beyond the base install (the `job` extra).
+JOB_MODULES = ("boto3", "numpy", "pyarrow", "sklearn", "skops")
 
 
 def score(
@@ -16,8 +19,7 @@ def score(
     """Score CONFIG here, directly (what the container does); local paths need no AWS at all.
 
     Exits as the container does: 0 done, 2 permanent failure, 3 transient failure."""
-    try:
-        from job.commands import main as job_main
-    except ImportError as exc:
-        needs_extra("job")(exc)
+    require_extra("job", *JOB_MODULES)
+    from job.commands import main as job_main
+
     raise typer.Exit(job_main(["score", str(config_file)]))

@@ -12,7 +12,11 @@ from typing import Annotated
 import typer
 
 from config import env
-from submitter.cli.errors import CliError, ExitCode, needs_extra
+from submitter.cli.errors import CliError, ExitCode, require_extra
+from submitter.cli.score import JOB_MODULES
+
+# What the local stack imports beyond the base install (the `local` extra).
+LOCAL_MODULES = ("boto3", "moto", "requests")
 
 
 def demo(
@@ -21,10 +25,10 @@ def demo(
 ) -> None:
     """The whole pipeline on the embedded stack: five uploads, their jobs, a summary; exit 0 only
     when every expected outcome happened."""
-    try:
-        from submitter.cli.demo import run_demo
-    except ImportError as exc:
-        needs_extra("job")(exc)
+    require_extra("local", *LOCAL_MODULES)
+    require_extra("job", *JOB_MODULES)  # the demo's jobs run the container's code
+    from submitter.cli.demo import run_demo
+
     if not run_demo(rows=rows, timeout=timeout):
         raise CliError("the demo did not end as expected (see the lines marked NOT above)")
     raise typer.Exit(ExitCode.OK)
@@ -50,11 +54,10 @@ def local_up(
             f"a local stack runs already (pid {running['pid']}, {running['endpoint_url']}); "
             "stop it first"
         )
-    try:
-        from submitter.local.pipeline import connect_handlers
-        from submitter.local.stack import LocalStack
-    except ImportError as exc:
-        needs_extra("submitter")(exc)
+    require_extra("local", *LOCAL_MODULES)
+    from submitter.local.pipeline import connect_handlers
+    from submitter.local.stack import LocalStack
+
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     with LocalStack(max_vcpus=vcpus, state_file=path) as stack:

@@ -22,6 +22,7 @@ from typing import Any
 
 from config import env
 from config.records import get_record
+from submitter.cli.errors import require_extra
 from submitter.exceptions import JobNotFoundError, SubmitterError
 from submitter.local.state import read_state
 
@@ -83,6 +84,7 @@ def resolve(
     terraform_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Target:
+    require_extra("submitter", "boto3")  # every command that needs a deployment calls AWS
     environ = os.environ if environ is None else environ
     if local:
         return _local_target(required=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,27 @@ def test_console_script_is_installed(bad: Path) -> None:
     assert result.returncode == 2
     assert f"{bad}: shards:" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_validate_runs_on_the_base_install(bad: Path) -> None:
+    """`pip install batchscore` (pydantic, typer, rich) is enough for `batchscore validate`:
+    every other distribution is made unimportable in a fresh interpreter."""
+    extras_only = ["boto3", "botocore", "moto", "pyarrow", "numpy", "pandas", "sklearn", "skops"]
+    extras_only.append("aws_lambda_powertools")
+    program = (
+        "import sys\n"
+        f"for name in {extras_only!r}: sys.modules[name] = None\n"
+        "from submitter.cli.entrypoint import app\n"
+        "app(prog_name='batchscore')\n"
+    )
+    good = str(EXAMPLES / "minimal.json")
+    result = subprocess.run(
+        [sys.executable, "-c", program, "validate", good, str(bad)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"{good}: ok" in result.stdout
+    assert f"{bad}: shards:" in result.stdout
+    assert result.stderr == ""
