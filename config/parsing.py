@@ -7,6 +7,7 @@ one accepts the others accept.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,11 @@ from config.exceptions import ROOT_PATH, ConfigError, Problem
 from config.models import DEFAULT_QUEUES, CrossFieldError, JobConfig
 
 MAX_CONFIG_BYTES = 64 * 1024
+# The contract nests three levels (root > model > trusted_types); a document nested deeper than
+# this is refused before decoding, since 64 KiB of brackets overflow the decoder's recursion.
+MAX_NESTING = 16
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
 
 
 def parse_config(raw: bytes, *, queues: Iterable[str] = DEFAULT_QUEUES) -> JobConfig:
@@ -32,6 +38,7 @@ def parse_config(raw: bytes, *, queues: Iterable[str] = DEFAULT_QUEUES) -> JobCo
         raise ConfigError(
             [Problem(ROOT_PATH, f"is not valid UTF-8 (byte {exc.start}: {exc.reason})")]
         ) from None
+    _check_nesting(text)
     document = _load_json(text)
     if not isinstance(document, dict):
         kind = type(document).__name__ if document is not None else "null"
@@ -55,6 +62,17 @@ def validate_document(
         raise ConfigError(exc.problems) from None
     except ValidationError as exc:
         raise ConfigError([_problem_from(error) for error in exc.errors()]) from None
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse a document nested deeper than MAX_NESTING (brackets inside strings do not count)."""
+    depth = 0
+    for bracket in _BRACKET.finditer(_STRING.sub('""', text)):
+        depth += 1 if bracket.group() in "[{" else -1
+        if depth > MAX_NESTING:
+            raise ConfigError(
+                [Problem(ROOT_PATH, f"is nested more than {MAX_NESTING} levels deep")]
+            )
 
 
 def _load_json(text: str) -> Any:

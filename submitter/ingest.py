@@ -215,7 +215,16 @@ def parse_upload(upload: Upload, settings: Settings) -> JobConfig:
                 )
             ]
         )
-    config = parse_config(upload.raw, queues=settings.priorities)
+    try:
+        config = parse_config(upload.raw, queues=settings.priorities)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        # A document that breaks the parser itself would fail every retry until the event lands
+        # in the dead-letter queue, with no record and the config not kept: a rejection instead.
+        logger.exception("upload %s broke the config parser", upload.uri)
+        problem = Problem(ROOT_PATH, f"cannot be parsed ({type(exc).__name__})")
+        raise ConfigError([problem]) from exc
     problems = deployment_problems(config, settings)
     if problems:
         raise ConfigError(problems)
@@ -223,7 +232,8 @@ def parse_upload(upload: Upload, settings: Settings) -> JobConfig:
 
 
 def deployment_problems(config: JobConfig, settings: Settings) -> list[Problem]:
-    """The deployed service reads S3 only, and only the buckets it is allowed to."""
+    """The deployed service reads S3 only, only the buckets it is allowed to, and writes outputs
+    only where its job role may write."""
     problems = []
     for path, uri in (
         ("model.uri", config.model.uri),
@@ -238,7 +248,20 @@ def deployment_problems(config: JobConfig, settings: Settings) -> list[Problem]:
             problems.append(
                 Problem(path, f"bucket {location.bucket!r} is not allowed (allowed: {allowed})")
             )
+        elif path == "output.uri" and not _writable(location.bucket, settings):
+            writable = ", ".join(sorted(settings.write_buckets))
+            problems.append(
+                Problem(
+                    path,
+                    f"bucket {location.bucket!r} is read-only for the job "
+                    f"(outputs may go to: {writable})",
+                )
+            )
     return problems
+
+
+def _writable(bucket: str, settings: Settings) -> bool:
+    return not settings.write_buckets or bucket in settings.write_buckets
 
 
 def reject(

@@ -8,8 +8,8 @@ import os
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
-from botocore.config import Config
 
+from submitter.clients import client_config
 from submitter.ingest import handle_event
 from submitter.settings import Settings
 
@@ -17,13 +17,10 @@ logger = Logger(service="batchscore-ingest")
 logging.getLogger("submitter")  # the work modules log below it, formatted like `logger`
 copy_config_to_registered_loggers(source_logger=logger, include={"submitter"})
 settings = Settings.from_env(os.environ)
-s3 = boto3.client("s3")
-ddb = boto3.client("dynamodb")
-# SubmitJob is not idempotent: botocore must not re-send it after a 5xx or a lost connection,
-# which Batch may have carried out (a second job of the same name, never attached, would run).
-# Throttling is retried by submitter.batch.with_backoff; any other error fails the invocation,
-# whose retry finds an earlier submission by name (submitter.submission.resume).
-batch = boto3.client("batch", config=Config(retries={"total_max_attempts": 1}))
+s3 = boto3.client("s3", config=client_config("s3"))
+ddb = boto3.client("dynamodb", config=client_config("dynamodb"))
+# Not retried by botocore: SubmitJob is not idempotent (see submitter.clients).
+batch = boto3.client("batch", config=client_config("batch-submit"))
 
 
 def handler(event: dict, context: object = None) -> dict:

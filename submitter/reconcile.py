@@ -59,7 +59,7 @@ DESCRIBE_MAX = 100  # DescribeJobs takes at most 100 job ids
 OPEN = (JobStatus.SUBMITTED, JobStatus.RUNNING)
 # After this long nothing submits a record that has no Batch job: S3's events reach the ingest
 # Lambda asynchronously, retried for at most 6 hours (Lambda's default maximum event age;
-# terraform sets no other), and a submission lease lasts 5 minutes
+# terraform sets no other), and a submission lease lasts 70 s
 # (submitter.settings.DEFAULT_LEASE_SECONDS; a test holds this above their sum).
 SUBMISSION_WINDOW = timedelta(hours=6, minutes=10)
 NEVER_SUBMITTED = (

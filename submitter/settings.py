@@ -10,7 +10,13 @@ from config.deployment import parse_queues
 from config.exceptions import DeploymentSettingError
 from config.records import DEFAULT_TTL_DAYS
 
-DEFAULT_LEASE_SECONDS = 300  # the ingest Lambda's timeout is 60 s (terraform); keep a margin
+# A submission lease outlives the invocation holding it (the ingest Lambda's timeout, 60 s in
+# terraform/lambda.tf) by a margin, and no more: Lambda retries a failed event about 1 and 3
+# minutes later, and a retry that meets a live lease fails too (terraform sets the variable to
+# timeout + margin; tests/functional/terraform/test_lambda_timing.py replays the schedule).
+INGEST_TIMEOUT_SECONDS = 60
+LEASE_MARGIN_SECONDS = 10
+DEFAULT_LEASE_SECONDS = INGEST_TIMEOUT_SECONDS + LEASE_MARGIN_SECONDS
 DEFAULT_REJECTED_PREFIX = "rejected/"
 
 
@@ -20,6 +26,8 @@ class Settings:
     job_definition: str
     queues: Mapping[str, str]  # priority -> queue name or ARN
     allowed_buckets: frozenset[str] = field(default_factory=frozenset)  # empty: any bucket
+    # Where outputs may go: the job role can write only these. Empty: any allowed bucket.
+    write_buckets: frozenset[str] = field(default_factory=frozenset)
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     rejected_prefix: str = DEFAULT_REJECTED_PREFIX
     ttl_days: int = DEFAULT_TTL_DAYS
@@ -39,6 +47,7 @@ class Settings:
             job_definition=_required(environ, env.JOB_DEFINITION),
             queues=parse_queues(_required(environ, env.QUEUES)),
             allowed_buckets=parse_buckets(environ.get(env.ALLOWED_BUCKETS, "")),
+            write_buckets=parse_buckets(environ.get(env.WRITE_BUCKETS, "")),
             lease_seconds=_integer(environ, env.SUBMIT_LEASE_SECONDS, DEFAULT_LEASE_SECONDS),
             rejected_prefix=environ.get(env.REJECTED_PREFIX) or DEFAULT_REJECTED_PREFIX,
             ttl_days=_integer(environ, env.RECORD_TTL_DAYS, DEFAULT_TTL_DAYS),

@@ -12,14 +12,16 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 
 from config import env
 from submitter import reconcile
+from submitter.clients import client_config
 from submitter.state_change import handle_event
 
 logger = Logger(service="batchscore-state")
 logging.getLogger("submitter")  # the work modules log below it, formatted like `logger`
 copy_config_to_registered_loggers(source_logger=logger, include={"submitter"})
 table = os.environ[env.TABLE_NAME]
-ddb = boto3.client("dynamodb")
-batch = boto3.client("batch")  # read-only calls (DescribeJobs, ListJobs): botocore may retry
+ddb = boto3.client("dynamodb", config=client_config("dynamodb"))
+# Read-only calls (DescribeJobs, ListJobs): botocore may retry.
+batch = boto3.client("batch", config=client_config("batch"))
 
 
 def handler(event: dict, context: object = None) -> dict:

@@ -86,8 +86,8 @@ output "dead_letter_queue_url" {
 }
 
 output "environment" {
-  description = "The submitter's environment (names from config/env.py): what the CLI needs to talk to this stack."
-  value       = local.lambda_environment
+  description = "The submitter's environment plus the job log group (names from config/env.py): what the CLI needs to talk to this stack."
+  value       = merge(local.lambda_environment, { BATCHSCORE_LOG_GROUP = aws_cloudwatch_log_group.jobs.name })
 }
 
 output "job_log_group" {

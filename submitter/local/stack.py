@@ -193,6 +193,7 @@ class LocalStack:
             env.JOB_DEFINITION: self.names.job_definition,
             env.QUEUES: json.dumps(self.queues),
             env.ALLOWED_BUCKETS: f"{self.names.data_bucket},{self.names.jobs_bucket}",
+            env.WRITE_BUCKETS: self.names.data_bucket,
         }
 
     def client(self, service: str) -> Any:

@@ -75,10 +75,28 @@ def test_environment_names_come_from_config_env(hcl_locals, name):
     assert env.TABLE_NAME in names
 
 
-def test_lambda_environment_carries_what_the_submitter_reads(hcl_locals):
-    read = {env.TABLE_NAME, env.QUEUES, env.JOBS_BUCKET, env.JOB_DEFINITION, env.ALLOWED_BUCKETS}
+class _Recording(dict):
+    """A mapping that notes every variable read from it (and answers a plausible value)."""
 
-    assert read <= set(hcl_locals["lambda_environment"])
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: set[str] = set()
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return {env.QUEUES: "high,normal,low"}.get(key, "1")
+
+
+def test_lambda_environment_carries_what_the_submitter_reads(hcl_locals):
+    from submitter.settings import Settings
+
+    environ = _Recording()
+    Settings.from_env(environ)
+    # Every variable the Lambdas' settings read is set by Terraform: none is left to a default
+    # that disagrees with the stack (an output bucket the job role cannot write, say).
+    tuning = {env.REJECTED_PREFIX}
+    assert environ.read - tuning <= set(hcl_locals["lambda_environment"])
+    assert {env.TABLE_NAME, env.ALLOWED_BUCKETS, env.WRITE_BUCKETS} <= environ.read
 
 
 def test_lambda_handlers_follow_the_agreed_names(hcl_locals):
