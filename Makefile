@@ -31,9 +31,10 @@ install: $(VENV)/.installed ## create .venv from uv.lock (silent when already do
 test: install lint ## lint, then every test tier (unit, functional, e2e)
 	$(RUN) pytest $(PYTEST_ARGS)
 
-lint: install ## ruff check + ruff format --check
+lint: install ## ruff check + ruff format --check + mypy (its files and settings: pyproject.toml)
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
+	@$(RUN) mypy
 
 fmt: install ## apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .

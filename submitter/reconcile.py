@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from config import records
@@ -185,7 +186,7 @@ def describe(
     jobs: dict[str, dict[str, Any]] = {}
     for start in range(0, len(unique), DESCRIBE_MAX):
         chunk = unique[start : start + DESCRIBE_MAX]
-        page = with_backoff(lambda chunk=chunk: batch.describe_jobs(jobs=chunk), sleep=sleep)
+        page = with_backoff(partial(batch.describe_jobs, jobs=chunk), sleep=sleep)
         jobs.update({job["jobId"]: job for job in page.get("jobs", [])})
     return jobs
 

@@ -51,7 +51,13 @@ class ClientException(ClientError):  # noqa: N818 - boto3's name for it
         super().__init__(
             {
                 "Error": {"Code": "ClientException", "Message": message},
-                "ResponseMetadata": {"HTTPStatusCode": 400},
+                "ResponseMetadata": {
+                    "RequestId": "",
+                    "HostId": "",
+                    "HTTPStatusCode": 400,
+                    "HTTPHeaders": {},
+                    "RetryAttempts": 0,
+                },
             },
             operation,
         )
