@@ -61,7 +61,7 @@ demo: install ## the whole pipeline on the embedded emulator (no AWS account nee
 	@$(RUN) batchscore demo
 
 clean: ## remove the environments and build output
-	rm -rf $(VENV) $(TOOLS) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) build .pytest_cache .ruff_cache .mypy_cache
 
 # -- local runtime (submitter/local) --------------------------------------------------------------
 .PHONY: local-up
