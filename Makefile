@@ -12,7 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 RUN := $(UV) run --locked --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: help install test lint fmt schema check-schema demo clean
+.PHONY: help install test test-fast lint fmt schema check-schema docs check-docs demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,9 +31,13 @@ install: $(VENV)/.installed ## create .venv from uv.lock (silent when already do
 test: install lint ## lint, then every test tier (unit, functional, e2e)
 	$(RUN) pytest $(PYTEST_ARGS)
 
-lint: install ## ruff check + ruff format --check
+test-fast: install ## every tier but the tests marked slow (no lint): a quick check while working
+	$(RUN) pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: install ## ruff check + ruff format --check + mypy (its files and settings: pyproject.toml)
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .
+	@$(RUN) mypy
 
 fmt: install ## apply ruff's fixes and formatting
 	$(RUN) ruff check --fix .
@@ -47,11 +51,17 @@ check-schema: install ## fail when the committed schema or reference is stale
 	$(RUN) python -m config.schema --check
 	$(RUN) python -m config.reference --check
 
+docs: install ## regenerate terraform/README.md's Inputs and Outputs tables from the .tf files
+	$(RUN) python scripts/terraform_docs.py
+
+check-docs: install ## fail when terraform/README.md's Inputs or Outputs tables are stale
+	$(RUN) python scripts/terraform_docs.py --check
+
 demo: install ## the whole pipeline on the embedded emulator (no AWS account needed)
 	@$(RUN) batchscore demo
 
 clean: ## remove the environments and build output
-	rm -rf $(VENV) $(TOOLS) build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) build .pytest_cache .ruff_cache .mypy_cache
 
 # -- local runtime (submitter/local) --------------------------------------------------------------
 .PHONY: local-up

@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -147,7 +148,8 @@ def variant_io_floor(args: argparse.Namespace) -> dict[str, Any]:
             )
         writer.write_batch(out)
         rows += out.num_rows
-    writer.close()
+    if writer is not None:  # (an empty input writes nothing)
+        writer.close()
     return {"rows": rows, "seconds": time.perf_counter() - started}
 
 
@@ -178,7 +180,7 @@ def run_child(command: list[str], env: dict[str, str] | None = None) -> dict[str
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"{' '.join(command)} exited {process.returncode}:\n{output[-2000:]}")
-    result = json.loads(output.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
     result["wall"] = time.perf_counter() - started
     result["rss_mib"] = usage.ru_maxrss / 1024  # KiB on Linux
     return result
@@ -207,7 +209,7 @@ def run_variant(
 def run_job(
     input_path: Path, model: Path, output: Path, output_format: str, job_args: list[str]
 ) -> dict[str, Any]:
-    config = {
+    config: dict[str, Any] = {
         "name": "bench",
         "model": {"uri": str(model)},
         "input": {"uri": str(input_path)},
@@ -243,7 +245,9 @@ def measure(rows: int, data: Path, job_args: list[str], repeat: int) -> list[dic
         output = scratch / f"job-{kind}-{model}"
         return run_job(inputs[kind], models[model], output, kind, job_args)
 
-    def variant(name: str, kind: str, model: str, env: dict[str, str] | None = None):
+    def variant(
+        name: str, kind: str, model: str, env: dict[str, str] | None = None
+    ) -> Callable[[], dict[str, Any]]:
         return lambda: run_variant(name, inputs[kind], models[model], scratch / name, env)
 
     plan = [
@@ -291,11 +295,12 @@ def measure(rows: int, data: Path, job_args: list[str], repeat: int) -> list[dic
 
 
 def predict_limit(results: list[dict[str, Any]], model: str) -> float:
-    return max(
+    rates: list[float] = [
         r["rate"]
         for r in results
         if r["variant"].startswith("predict-only") and r["model"] == model
-    )
+    ]
+    return max(rates)
 
 
 def table(results: list[dict[str, Any]]) -> str:

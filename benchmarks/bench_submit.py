@@ -22,6 +22,7 @@ import tempfile
 import time
 import urllib.request
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
@@ -128,8 +129,9 @@ def deliveries(records_: list[dict[str, Any]], rng: random.Random) -> list[dict[
     return events
 
 
-_handler = None
-_in_requests = [0.0, 0]  # seconds spent in AWS requests, and how many, since the last reset
+_handler: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+# seconds spent in AWS requests, and how many, since the last reset
+_in_requests: list[float] = [0.0, 0]
 _request_started: list[float] = []
 
 
@@ -157,6 +159,8 @@ def _request_end(**_: Any) -> None:
 
 def _invoke(event: dict[str, Any]) -> tuple[float, list[str], str | None, float, int]:
     _in_requests[:] = [0.0, 0]
+    if _handler is None:
+        raise RuntimeError("_init_worker() first")
     started = time.perf_counter()
     try:
         result = _handler(event)
@@ -164,7 +168,7 @@ def _invoke(event: dict[str, Any]) -> tuple[float, list[str], str | None, float,
         actions = [o["action"] for o in result["outcomes"]]
     except Exception as exc:  # noqa: BLE001 - counted and retried like Lambda's async retry
         error, actions = f"{type(exc).__name__}: {exc}"[:200], []
-    return time.perf_counter() - started, actions, error, _in_requests[0], _in_requests[1]
+    return time.perf_counter() - started, actions, error, _in_requests[0], int(_in_requests[1])
 
 
 def run(events: list[dict[str, Any]], invokers: int) -> dict[str, Any]:

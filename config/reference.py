@@ -65,7 +65,7 @@ def _type(prop: dict[str, Any]) -> str:
         return " \\| ".join(f"`{v}`" for v in prop["enum"])
     if "const" in prop:
         return f"`{prop['const']}`"
-    kind = prop.get("type", "")
+    kind: str = prop.get("type", "")
     if kind == "array":
         return f"list of {prop['items'].get('type', '')}"
     return {"object": "object", "number": "number", "integer": "int", "boolean": "bool"}.get(

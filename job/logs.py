@@ -43,6 +43,7 @@ def configure(stream: TextIO | None = None, level: int = logging.INFO) -> dict[s
     for existing in list(root.handlers):
         if getattr(existing, "_batchscore", False):
             root.removeHandler(existing)
+    # A mark, not a subclass: it is still recognised after this module is imported again.
     handler._batchscore = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)

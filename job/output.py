@@ -59,7 +59,8 @@ def read_json(location: Location) -> dict[str, Any] | None:
     if raw is None:
         return None
     try:
-        return json.loads(raw)
+        loaded: dict[str, Any] = json.loads(raw)
+        return loaded
     except ValueError as exc:
         raise PermanentError(f"{location.uri()} is not valid JSON ({exc})") from exc
 

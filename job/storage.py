@@ -66,7 +66,8 @@ def uri_of(location: Location, path: str) -> str:
 def read_bytes(uri: str) -> bytes:
     fs, path = filesystem(parse_uri(uri))
     with storage_errors(f"reading {uri}"), fs.open_input_stream(path) as stream:
-        return stream.read()
+        data: bytes = stream.read()
+    return data
 
 
 def write_bytes(location: Location, data: bytes) -> None:
@@ -91,7 +92,8 @@ def read_optional(location: Location) -> bytes | None:
     with storage_errors(f"reading {location.uri()}"):
         try:
             with fs.open_input_stream(path) as stream:
-                return stream.read()
+                data: bytes = stream.read()
+                return data
         except FileNotFoundError:
             return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -107,7 +108,9 @@ def resource_requirements(config: JobConfig) -> list[dict[str, str]]:
     return requirements
 
 
-def find_submitted(batch: Any, *, queue: str, job_id: str, sleep=time.sleep) -> str | None:
+def find_submitted(
+    batch: Any, *, queue: str, job_id: str, sleep: Callable[[float], None] = time.sleep
+) -> str | None:
     """The Batch job id of an earlier submission of `job_id` (by its job name) on `queue`, or None.
 
     With filters, ListJobs returns jobs of every status. The filter is case-insensitive and moto
@@ -122,16 +125,19 @@ def find_submitted(batch: Any, *, queue: str, job_id: str, sleep=time.sleep) -> 
         }
         if token:
             kwargs["nextToken"] = token
-        page = with_backoff(lambda kwargs=kwargs: batch.list_jobs(**kwargs), sleep=sleep)
+        page = with_backoff(partial(batch.list_jobs, **kwargs), sleep=sleep)
         for summary in page.get("jobSummaryList", []):
-            if summary.get("jobName") == name and ":" not in summary["jobId"]:
-                return summary["jobId"]
+            found: str = summary["jobId"]
+            if summary.get("jobName") == name and ":" not in found:
+                return found
         token = page.get("nextToken")
         if not token:
             return None
 
 
-def submit(batch: Any, request: dict[str, Any], *, sleep=time.sleep) -> str:
+def submit(
+    batch: Any, request: dict[str, Any], *, sleep: Callable[[float], None] = time.sleep
+) -> str:
     """SubmitJob with throttling backoff; the Batch job id. A refused request raises
     SubmitRefusedError (permanent); other errors propagate (transient for the caller)."""
     try:
@@ -141,10 +147,13 @@ def submit(batch: Any, request: dict[str, Any], *, sleep=time.sleep) -> str:
             message = exc.response["Error"].get("Message", str(exc))
             raise SubmitRefusedError(f"SubmitJob refused: {message}") from exc
         raise
-    return response["jobId"]
+    batch_job_id: str = response["jobId"]
+    return batch_job_id
 
 
-def terminate(batch: Any, batch_job_id: str, reason: str, *, sleep=time.sleep) -> None:
+def terminate(
+    batch: Any, batch_job_id: str, reason: str, *, sleep: Callable[[float], None] = time.sleep
+) -> None:
     """TerminateJob (also cancels a job that has not started; an array parent takes its
     children with it)."""
     with_backoff(lambda: batch.terminate_job(jobId=batch_job_id, reason=reason), sleep=sleep)

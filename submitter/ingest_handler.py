@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -23,7 +24,7 @@ ddb = boto3.client("dynamodb", config=client_config("dynamodb"))
 batch = boto3.client("batch", config=client_config("batch-submit"))
 
 
-def handler(event: dict, context: object = None) -> dict:
+def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     # Not inject_lambda_context: the local runtime calls handlers without a Lambda context.
     logger.append_keys(request_id=getattr(context, "aws_request_id", None))
     outcomes = handle_event(event, s3=s3, ddb=ddb, batch=batch, settings=settings)

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from config import records
@@ -191,7 +192,7 @@ def describe(
     jobs: dict[str, dict[str, Any]] = {}
     for start in range(0, len(unique), DESCRIBE_MAX):
         chunk = unique[start : start + DESCRIBE_MAX]
-        page = with_backoff(lambda chunk=chunk: batch.describe_jobs(jobs=chunk), sleep=sleep)
+        page = with_backoff(partial(batch.describe_jobs, jobs=chunk), sleep=sleep)
         jobs.update({job["jobId"]: job for job in page.get("jobs", [])})
     return jobs
 

@@ -235,7 +235,7 @@ variable "lambda_reserved_concurrency" {
 }
 
 variable "reconcile_schedule" {
-  description = "EventBridge schedule expression (e.g. \"rate(15 minutes)\") on which the state Lambda compares unfinished job records with Batch (a lost state-change event); empty: no schedule, so nothing runs while the stack is idle."
+  description = "EventBridge schedule expression (e.g. `rate(15 minutes)`) on which the state Lambda compares unfinished job records with Batch (a lost state-change event); empty: no schedule, so nothing runs while the stack is idle."
   type        = string
   default     = ""
 

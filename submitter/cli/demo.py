@@ -171,8 +171,7 @@ def follow_jobs(
     with Live(console=console, auto_refresh=False) as live:
         while True:
             for job in jobs:
-                found = get_record(ddb, table, job.job_id) if job.job_id else None
-                if found is not None:
+                if job.job_id and (found := get_record(ddb, table, job.job_id)) is not None:
                     records[job.job_id] = found
             shown = [records[j.job_id] for j in jobs if j.job_id in records]
             live.update(jobs_table(shown, title="jobs (live)"), refresh=True)

@@ -18,7 +18,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from config import env
 from config.records import get_record
@@ -89,7 +89,7 @@ def resolve(
     if local:
         return _local_target(required=True)
     if environ.get(env.TABLE_NAME):
-        return Target("aws", {k: v for k, v in environ.items() if isinstance(v, str)})
+        return Target("aws", dict(environ))
     directory = terraform_dir or (
         Path(environ[env.TERRAFORM_DIR]) if environ.get(env.TERRAFORM_DIR) else None
     )
@@ -104,6 +104,10 @@ def resolve(
     )
 
 
+@overload
+def _local_target(*, required: Literal[True]) -> Target: ...
+@overload
+def _local_target(*, required: bool) -> Target | None: ...
 def _local_target(*, required: bool) -> Target | None:
     state = read_state()
     if state is None:

@@ -54,9 +54,9 @@ def queue_name(queue: str) -> str:
 
 
 def _detail(record: dict[str, Any]) -> str:
-    if record.get("status") in ("FAILED", "REJECTED", "CANCELLED"):
-        return record.get("status_reason", "")
-    return record.get("output_uri", "")
+    failed = record.get("status") in ("FAILED", "REJECTED", "CANCELLED")
+    detail: str = record.get("status_reason" if failed else "output_uri", "")
+    return detail
 
 
 def job_view(record: dict[str, Any]) -> Group:

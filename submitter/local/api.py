@@ -57,6 +57,7 @@ class BatchApi:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host  # (bytes: AF_UNIX, not here)
         return f"http://{host}:{port}"
 
     def close(self) -> None:

@@ -51,10 +51,38 @@ class ClientException(ClientError):  # noqa: N818 - boto3's name for it
         super().__init__(
             {
                 "Error": {"Code": "ClientException", "Message": message},
-                "ResponseMetadata": {"HTTPStatusCode": 400},
+                "ResponseMetadata": {
+                    "RequestId": "",
+                    "HostId": "",
+                    "HTTPStatusCode": 400,
+                    "HTTPHeaders": {},
+                    "RetryAttempts": 0,
+                },
             },
             operation,
         )
+
+
+def _environment(definition: JobDefinition, overrides: Mapping[str, Any]) -> dict[str, str]:
+    """The definition's environment with the container overrides' on top."""
+    environment = dict(definition.environment)
+    for pair in overrides.get("environment") or []:
+        if pair["name"].startswith("AWS_BATCH"):
+            message = "environment variable names starting with AWS_BATCH are reserved"
+            raise ClientException(message, "SubmitJob")
+        environment[pair["name"]] = pair["value"]
+    return environment
+
+
+def _resources(definition: JobDefinition, overrides: Mapping[str, Any]) -> tuple[float, int]:
+    """vCPUs and memory (MiB): the definition's, unless the container overrides set them."""
+    vcpus, memory = definition.vcpus, definition.memory_mib
+    for requirement in overrides.get("resourceRequirements") or []:
+        if requirement["type"] == "VCPU":
+            vcpus = float(requirement["value"])
+        elif requirement["type"] == "MEMORY":
+            memory = int(requirement["value"])
+    return vcpus, memory
 
 
 def default_queues() -> list[JobQueue]:
@@ -158,17 +186,8 @@ class LocalBatch:
             raise fail(f"job queue {queue.name} is {queue.state}")
         definition = self._definition(jobDefinition, "SubmitJob")
         overrides = dict(containerOverrides or {})
-        environment = dict(definition.environment)
-        for pair in overrides.get("environment") or []:
-            if pair["name"].startswith("AWS_BATCH"):
-                raise fail("environment variable names starting with AWS_BATCH are reserved")
-            environment[pair["name"]] = pair["value"]
-        vcpus, memory = definition.vcpus, definition.memory_mib
-        for requirement in overrides.get("resourceRequirements") or []:
-            if requirement["type"] == "VCPU":
-                vcpus = float(requirement["value"])
-            elif requirement["type"] == "MEMORY":
-                memory = int(requirement["value"])
+        environment = _environment(definition, overrides)
+        vcpus, memory = _resources(definition, overrides)
         strategy = dict(retryStrategy or definition.retry_strategy or {}) or None
         if strategy and not 1 <= int(strategy.get("attempts", 1)) <= MAX_ATTEMPTS:
             raise fail(f"retryStrategy.attempts must be between 1 and {MAX_ATTEMPTS}")

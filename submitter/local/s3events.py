@@ -19,7 +19,7 @@ from urllib.parse import quote_plus
 
 logger = logging.getLogger(__name__)
 
-UploadHandler = Callable[[dict[str, Any]], None]
+UploadHandler = Callable[[dict[str, Any]], object]  # what a handler returns is ignored
 
 
 def object_created_event(

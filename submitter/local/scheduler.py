@@ -344,9 +344,10 @@ class Scheduler:
             self._set_status(parent, PENDING)
 
     def _ship_log(self, attempt: Attempt) -> None:
-        if self.on_log is not None:
+        on_log = self.on_log
+        if on_log is not None:
             path = jobs.log_file(self.log_dir, attempt.log_stream)
-            self._outbox.put(lambda: self.on_log(attempt.log_stream, path))  # type: ignore[misc]
+            self._outbox.put(lambda: on_log(attempt.log_stream, path))
 
 
 def _call(handler: EventHandler, event: dict[str, Any]) -> Callable[[], None]:

@@ -28,7 +28,7 @@ def read_state(path: Path | None = None) -> dict[str, Any] | None:
     """
     path = path or default_state_file()
     try:
-        state = json.loads(path.read_text())
+        state: dict[str, Any] = json.loads(path.read_text())
         os.kill(int(state["pid"]), 0)
     except (OSError, ValueError, KeyError, TypeError):
         return None

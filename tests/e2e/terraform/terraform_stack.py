@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[3]
 REGION = "eu-west-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 # Every service the stack's resources live in (the provider has no single endpoint setting).
-SERVICES = ("batch", "cloudwatchlogs", "dynamodb", "ec2", "ecr", "events", "iam", "lambda", "s3")
-SERVICES += ("sqs", "sts")
+SERVICES: tuple[str, ...] = ("batch", "cloudwatchlogs", "dynamodb", "ec2", "ecr", "events", "iam")
+SERVICES += ("lambda", "s3", "sqs", "sts")
 
 PROVIDER_OVERRIDE = """\
 provider "aws" {{

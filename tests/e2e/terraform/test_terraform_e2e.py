@@ -322,8 +322,8 @@ def test_pipeline_runs_on_what_terraform_created(
     assert len(parts.get("Contents", [])) >= 2  # at least one part and the manifest
 
     # AND the CLI, reading the same deployment from the Lambda's environment, reports it
-    result = CliRunner().invoke(cli_app, ["status", JOB_ID, "--json"])
-    assert result.exit_code == 0, result.output
-    shown = json.loads(result.output)
+    cli = CliRunner().invoke(cli_app, ["status", JOB_ID, "--json"])
+    assert cli.exit_code == 0, cli.output
+    shown = json.loads(cli.output)
     assert (shown["status"], shown["rows"], shown["priority"]) == ("SUCCEEDED", rows, "high")
     assert shown["queue"] == stack.outputs["queue_arns"]["high"]

@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.server import (
+from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
-    ThreadedMotoServer,
     create_backend_app,
 )
+from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
 Environ = dict[str, Any]

@@ -53,6 +53,23 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def statement_problems(label: str, statement: dict[str, Any]) -> list[str]:
+    """What is wrong with one statement of an aws_iam_policy_document."""
+    problems = []
+    effect = statement.get("effect", "Allow")
+    if statement.get("not_actions") and effect == "Allow":
+        problems.append(f"{label}: Allow with not_actions (allows everything else)")
+    for action in as_list(statement.get("actions", [])):
+        if action == "*":
+            problems.append(f"{label}: action '*'")
+        elif effect == "Allow" and action.endswith(":*"):
+            problems.append(f"{label}: service-wide action {action!r} allowed")
+    resources = as_list(statement.get("resources", []))
+    if "*" in resources and not statement.get("__comments__"):
+        problems.append(f"{label}: resource '*' without an explanatory comment")
+    return problems
+
+
 def wildcard_problems(text: str, where: str) -> list[str]:
     """What is wrong with the IAM policies of one .tf file's text."""
     document = load(text)
@@ -62,17 +79,7 @@ def wildcard_problems(text: str, where: str) -> list[str]:
             continue
         for index, statement in enumerate(as_list(body.get("statement", []))):
             label = f"{where}: data.{type_name}.{name} statement {statement.get('sid', index)}"
-            effect = statement.get("effect", "Allow")
-            if statement.get("not_actions") and effect == "Allow":
-                problems.append(f"{label}: Allow with not_actions (allows everything else)")
-            for action in as_list(statement.get("actions", [])):
-                if action == "*":
-                    problems.append(f"{label}: action '*'")
-                elif effect == "Allow" and action.endswith(":*"):
-                    problems.append(f"{label}: service-wide action {action!r} allowed")
-            resources = as_list(statement.get("resources", []))
-            if "*" in resources and not statement.get("__comments__"):
-                problems.append(f"{label}: resource '*' without an explanatory comment")
+            problems += statement_problems(label, statement)
     for type_name, name, body in blocks(document, "resource"):
         attribute = POLICY_ATTRIBUTES.get(type_name)
         value = body.get(attribute) if attribute else None

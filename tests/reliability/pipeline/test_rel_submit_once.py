@@ -36,7 +36,8 @@ def server_error(**_: Any) -> AWSResponse:
     return AWSResponse(
         "https://batch.us-east-1.amazonaws.com/v1/submitjob",
         500,
-        {"x-amzn-ErrorType": "ServerException", "Content-Type": "application/json"},
+        # botocore wraps any mapping in its HeadersDict; the stubs ask for an HTTPHeaders
+        {"x-amzn-ErrorType": "ServerException", "Content-Type": "application/json"},  # type: ignore[arg-type]
         _Body(body.encode()),
     )
 

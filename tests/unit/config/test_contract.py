@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from .cases import INVALID, SHA, VALID, with_changes
 EXAMPLES = sorted((Path(__file__).parents[3] / "config" / "examples").glob("*.json"))
 
 
-def parse(document: object, **kwargs: object) -> JobConfig:
+def parse(document: object, **kwargs: Any) -> JobConfig:
     return parse_config(json.dumps(document).encode(), **kwargs)
 
 

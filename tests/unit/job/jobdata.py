@@ -28,7 +28,7 @@ HGB_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 def table(rows: int, seed: int = 0) -> pa.Table:
     """`id` then four float features; the label is a function of f0 + f1."""
     rng = np.random.default_rng(seed)
-    data = {"id": np.arange(rows, dtype=np.int64)}
+    data: dict[str, np.ndarray] = {"id": np.arange(rows, dtype=np.int64)}
     data.update({name: rng.normal(size=rows) for name in FEATURES})
     return pa.table(data)
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 import pytest
 
 from config import env
+from config.deployment import parse_queues
 from config.exceptions import DeploymentSettingError
-from submitter.settings import DEFAULT_LEASE_SECONDS, Settings, parse_queues
+from submitter.settings import DEFAULT_LEASE_SECONDS, Settings
 
 
 def test_queues_as_json_object() -> None:
