@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import typer
 
+from config import env
 from submitter.cli.options import JobId, Local, TerraformDir
 from submitter.cli.target import TargetError, find_record, resolve
 
@@ -25,17 +27,46 @@ def logs(
     if not streams:
         raise TargetError(f"job {job_id} has no logs yet ({record['status']})")
     cloudwatch = target.client("logs")
-    for label, stream in streams:
-        typer.echo(f"==> {label}: {target.log_group} {stream}")
+    groups = {stream.group or target.log_group for stream in streams}
+    for group in sorted(groups):
+        # A missing group is a wrong setting, not a job that has printed nothing yet.
+        if not group_exists(cloudwatch, group):
+            raise TargetError(
+                f"log group {group!r} does not exist: set {env.LOG_GROUP} to the stack's "
+                "job log group (terraform output job_log_group), or use --terraform-dir"
+            )
+    for stream in streams:
+        group = stream.group or target.log_group
+        typer.echo(f"==> {stream.label}: {group} {stream.name}")
         try:
-            lines = read_stream(cloudwatch, target.log_group, stream)
+            lines = read_stream(cloudwatch, group, stream.name)
         except cloudwatch.exceptions.ResourceNotFoundException:
             lines = ["(no output yet)"]
         for line in lines:
             typer.echo(line)
 
 
-def log_streams(batch: Any, batch_job_id: str) -> list[tuple[str, str]]:
+@dataclass(frozen=True)
+class LogStream:
+    label: str  # "<batch job id> attempt <n>"
+    name: str
+    group: str | None  # from the job's own log configuration, when it names one
+
+
+def group_exists(cloudwatch: Any, group: str) -> bool:
+    found = cloudwatch.describe_log_groups(logGroupNamePrefix=group).get("logGroups", [])
+    return any(entry.get("logGroupName") == group for entry in found)
+
+
+def _configured_group(detail: dict[str, Any]) -> str | None:
+    configuration = detail.get("container", {}).get("logConfiguration", {})
+    if configuration.get("logDriver") != "awslogs":
+        return None
+    group = configuration.get("options", {}).get("awslogs-group")
+    return str(group) if group else None
+
+
+def log_streams(batch: Any, batch_job_id: str) -> list[LogStream]:
     """(label, log stream) of every attempt of the job, or of its array children."""
     jobs = batch.describe_jobs(jobs=[batch_job_id])["jobs"]
     if not jobs:
@@ -49,17 +80,19 @@ def log_streams(batch: Any, batch_job_id: str) -> list[tuple[str, str]]:
             d for start in range(0, len(children), 100)
             for d in batch.describe_jobs(jobs=children[start : start + 100])["jobs"]
         ]  # fmt: skip
-    streams = []
+    streams: list[LogStream] = []
     for detail in details:
+        group = _configured_group(detail)
         attempts = detail.get("attempts", [])
         for number, attempt in enumerate(attempts, start=1):
-            stream = attempt.get("container", {}).get("logStreamName")
-            if stream:
-                streams.append((f"{detail['jobId']} attempt {number}", stream))
+            name = attempt.get("container", {}).get("logStreamName")
+            if name:
+                streams.append(LogStream(f"{detail['jobId']} attempt {number}", name, group))
         # The attempt under way is not in `attempts` until it ends; its stream is the job's.
         current = detail.get("container", {}).get("logStreamName")
-        if current and current not in {stream for _, stream in streams}:
-            streams.append((f"{detail['jobId']} attempt {len(attempts) + 1} (running)", current))
+        if current and current not in {stream.name for stream in streams}:
+            label = f"{detail['jobId']} attempt {len(attempts) + 1} (running)"
+            streams.append(LogStream(label, current, group))
     return streams
 
 
