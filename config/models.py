@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from config.batch_limits import MAX_INTEGER, tag_text_problem
 from config.exceptions import Problem
 from config.uris import extension, parse_uri
 
@@ -124,8 +125,14 @@ class OutputSpec(_Strict):
 
 
 class Resources(_Strict):
-    vcpus: float | None = Field(default=None, gt=0, description="vCPUs per container.")
-    memory_mib: int | None = Field(default=None, ge=512, description="Memory per container, MiB.")
+    # Bounded by what Batch accepts on every platform; per-platform rules are the deployment's
+    # (config.batch_limits.resource_problems).
+    vcpus: float | None = Field(
+        default=None, gt=0, le=MAX_INTEGER, description="vCPUs per container."
+    )
+    memory_mib: int | None = Field(
+        default=None, ge=512, le=MAX_INTEGER, description="Memory per container, MiB."
+    )
 
 
 TagKey = Annotated[str, Field(min_length=1, max_length=128)]
@@ -160,7 +167,9 @@ class JobConfig(_Strict):
         default=1, ge=1, le=10000, description="Above 1: an array job, each child a disjoint part."
     )
     resources: Resources | None = Field(default=None, description="Overrides the job definition.")
-    timeout_seconds: int | None = Field(default=None, ge=60, description="Per attempt.")
+    timeout_seconds: int | None = Field(
+        default=None, ge=60, le=MAX_INTEGER, description="Per attempt."
+    )
     attempts: int | None = Field(
         default=None, ge=1, le=10, description="Overrides the job definition's attempts."
     )
@@ -170,10 +179,14 @@ class JobConfig(_Strict):
 
     @field_validator("tags")
     @classmethod
-    def _no_reserved_tags(cls, tags: dict[str, str]) -> dict[str, str]:
-        for key in tags:
+    def _valid_tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        for key, value in tags.items():
             if key.lower().startswith("aws:"):
                 raise ValueError(f"tag key {key!r} uses the reserved 'aws:' prefix")
+            for part, text in (("key", key), ("value", value)):
+                problem = tag_text_problem(text)
+                if problem:
+                    raise ValueError(f"tag {part} {text!r} {problem}")
         return tags
 
     @model_validator(mode="after")

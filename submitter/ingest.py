@@ -18,6 +18,7 @@ from urllib.parse import unquote_plus
 from botocore.exceptions import ClientError
 
 from config import records
+from config.batch_limits import resource_problems
 from config.exceptions import ROOT_PATH, ConfigError, Problem
 from config.models import JobConfig
 from config.parsing import MAX_CONFIG_BYTES, parse_config
@@ -232,8 +233,8 @@ def parse_upload(upload: Upload, settings: Settings) -> JobConfig:
 
 
 def deployment_problems(config: JobConfig, settings: Settings) -> list[Problem]:
-    """The deployed service reads S3 only, only the buckets it is allowed to, and writes outputs
-    only where its job role may write."""
+    """The deployed service reads S3 only, only the buckets it is allowed to, writes outputs only
+    where its job role may write, and asks Batch only for resources its platform offers."""
     problems = []
     for path, uri in (
         ("model.uri", config.model.uri),
@@ -257,6 +258,9 @@ def deployment_problems(config: JobConfig, settings: Settings) -> list[Problem]:
                     f"(outputs may go to: {writable})",
                 )
             )
+    if settings.platform is not None and config.resources is not None:
+        resources = config.resources
+        problems += resource_problems(resources.vcpus, resources.memory_mib, settings.platform)
     return problems
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from config import env
+from config.batch_limits import Platform
 from config.deployment import parse_queues
 from config.exceptions import DeploymentSettingError
 from config.records import DEFAULT_TTL_DAYS
@@ -26,6 +27,7 @@ class Settings:
     job_definition: str
     queues: Mapping[str, str]  # priority -> queue name or ARN
     allowed_buckets: frozenset[str] = field(default_factory=frozenset)  # empty: any bucket
+    platform: Platform | None = None  # None: Batch's per-platform resource rules are not checked
     # Where outputs may go: the job role can write only these. Empty: any allowed bucket.
     write_buckets: frozenset[str] = field(default_factory=frozenset)
     lease_seconds: int = DEFAULT_LEASE_SECONDS
@@ -48,10 +50,21 @@ class Settings:
             queues=parse_queues(_required(environ, env.QUEUES)),
             allowed_buckets=parse_buckets(environ.get(env.ALLOWED_BUCKETS, "")),
             write_buckets=parse_buckets(environ.get(env.WRITE_BUCKETS, "")),
+            platform=parse_platform(environ.get(env.PLATFORM, "")),
             lease_seconds=_integer(environ, env.SUBMIT_LEASE_SECONDS, DEFAULT_LEASE_SECONDS),
             rejected_prefix=environ.get(env.REJECTED_PREFIX) or DEFAULT_REJECTED_PREFIX,
             ttl_days=_integer(environ, env.RECORD_TTL_DAYS, DEFAULT_TTL_DAYS),
         )
+
+
+def parse_platform(setting: str) -> Platform | None:
+    if not setting.strip():
+        return None
+    try:
+        return Platform(setting.strip().upper())
+    except ValueError:
+        allowed = " or ".join(Platform)
+        raise DeploymentSettingError(f"{env.PLATFORM} must be {allowed}, got {setting!r}") from None
 
 
 def parse_buckets(setting: str) -> frozenset[str]:

@@ -26,6 +26,7 @@ locals {
     BATCHSCORE_JOB_DEFINITION  = aws_batch_job_definition.this.arn
     BATCHSCORE_ALLOWED_BUCKETS = join(",", local.allowed_buckets)
     BATCHSCORE_WRITE_BUCKETS   = join(",", local.write_buckets)
+    BATCHSCORE_PLATFORM        = var.compute_type
     BATCHSCORE_RECORD_TTL_DAYS = tostring(var.record_ttl_days)
     # The lease outlives an ingest invocation by a margin and no more (submitter/settings.py).
     BATCHSCORE_SUBMIT_LEASE_SECONDS = tostring(local.lambdas.ingest.timeout + local.lease_margin_seconds)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from config import env
+from config.batch_limits import Platform, resource_problems
 from config.deployment import queue_names
 from config.exceptions import ConfigError, Problem
 from config.parsing import parse_config, read_config_file
@@ -15,17 +16,22 @@ from submitter.cli.errors import ExitCode
 from submitter.cli.options import emit
 
 
-def check_file(path: Path, queues: tuple[str, ...]) -> list[Problem]:
-    """The problems of one config file (empty when valid); unreadable files are a problem too."""
+def check_file(
+    path: Path, queues: tuple[str, ...], platform: Platform | None = None
+) -> list[Problem]:
+    """The problems of one config file (empty when valid); unreadable files are a problem too.
+    With a platform, Batch's resource rules for it are checked as the deployment checks them."""
     try:
         raw = read_config_file(path)
     except OSError as exc:
         return [Problem("(file)", f"cannot read: {exc.strerror or exc}")]
     try:
-        parse_config(raw, queues=queues)
+        config = parse_config(raw, queues=queues)
     except ConfigError as exc:
         return exc.problems
-    return []
+    if platform is None or config.resources is None:
+        return []
+    return resource_problems(config.resources.vcpus, config.resources.memory_mib, platform)
 
 
 def validate(
@@ -35,10 +41,16 @@ def validate(
         str | None,
         typer.Option(help="Deployed queue names, comma-separated.", envvar=env.QUEUES),
     ] = None,
+    platform: Annotated[
+        Platform | None,
+        typer.Option(
+            help="Also check Batch's resource rules for this platform.", envvar=env.PLATFORM
+        ),
+    ] = None,
 ) -> None:
     """Check job configs against the contract: exit 0 when all are valid, 2 when any is not."""
     names = queue_names(queues)
-    results = {str(path): check_file(path, names) for path in files}
+    results = {str(path): check_file(path, names, platform) for path in files}
     report = [
         {
             "file": name,

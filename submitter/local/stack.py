@@ -194,6 +194,7 @@ class LocalStack:
             env.QUEUES: json.dumps(self.queues),
             env.ALLOWED_BUCKETS: f"{self.names.data_bucket},{self.names.jobs_bucket}",
             env.WRITE_BUCKETS: self.names.data_bucket,
+            env.PLATFORM: "EC2",  # the local Batch places whole vCPUs, as EC2 does
         }
 
     def client(self, service: str) -> Any:
