@@ -28,7 +28,7 @@ $(VENV)/.installed: uv.lock pyproject.toml | $(UV)
 
 install: $(VENV)/.installed ## create .venv from uv.lock (silent when already done)
 
-test: install lint ## lint, then every test tier (unit, functional, e2e)
+test: install lint tf-require ## lint, then every test tier (unit, functional, e2e)
 	$(RUN) pytest $(PYTEST_ARGS)
 
 test-fast: install ## every tier but the tests marked slow (no lint): a quick check while working
@@ -111,12 +111,19 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := $(TOOLS)/checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: tf-config tf-init tf-fmt tf-validate tf-test tf-checkov terraform-check
+.PHONY: tf-require tf-config tf-init tf-fmt tf-validate tf-test tf-checkov terraform-check
 
-# Rewritten every time: TF_PLUGIN_MIRROR may differ between calls.
-tf-config: ## write build/terraformrc (providers from TF_PLUGIN_MIRROR, never the network)
+# Terraform itself is not installed by the Makefile: without it, `make test` stops here, at once,
+# with the one line to act on (not as a failure deep in the suite).
+tf-require: ## fail at once, in one line, when terraform is not on PATH
+	@command -v $(TF) > /dev/null || { echo "error: terraform (1.11 or newer) is not on PATH: install it from https://developer.hashicorp.com/terraform/install" >&2; exit 1; }
+
+# Rewritten every time: TF_PLUGIN_MIRROR may differ between calls. The offline mirror is this
+# machine's fact, not the project's: where it does not exist, providers come from the registry.
+tf-config: ## write build/terraformrc (providers from TF_PLUGIN_MIRROR when it exists, else the registry)
 	@mkdir -p $(dir $(TF_RC))
-	@printf '%s\n' \
+	@if [ -d "$(TF_PLUGIN_MIRROR)" ]; then \
+	  printf '%s\n' \
 	  'provider_installation {' \
 	  '  filesystem_mirror {' \
 	  '    path    = "$(TF_PLUGIN_MIRROR)"' \
@@ -125,7 +132,10 @@ tf-config: ## write build/terraformrc (providers from TF_PLUGIN_MIRROR, never th
 	  '  direct {' \
 	  '    exclude = ["registry.terraform.io/hashicorp/*"]' \
 	  '  }' \
-	  '}' > $(TF_RC)
+	  '}' > $(TF_RC); \
+	else \
+	  printf '%s\n' '# no provider mirror at $(TF_PLUGIN_MIRROR): providers come from the registry' > $(TF_RC); \
+	fi
 
 tf-init: tf-config ## terraform init (root + examples) against the committed lock files
 	@for dir in $(TF_DIR) $(TF_EXAMPLE_DIRS); do \
