@@ -34,6 +34,9 @@ test: install lint tf-require ## lint, then every test tier (unit, functional, e
 test-fast: install ## every tier but the tests marked slow (no lint): a quick check while working
 	$(RUN) pytest -m "not slow" $(PYTEST_ARGS)
 
+test-exploits: install ## every reproduced attack of docs/security.md (marker `exploit`)
+	$(RUN) pytest -m exploit $(PYTEST_ARGS)
+
 lint: install ## ruff check + ruff format --check + mypy (its files and settings: pyproject.toml)
 	@$(RUN) ruff check .
 	@$(RUN) ruff format --check .

@@ -80,6 +80,7 @@ def parse_uri(uri: str) -> Location:
             raise ValueError(f"must look like s3://bucket/key, got {uri!r}")
         if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
             raise ValueError(f"{bucket!r} is not a valid S3 bucket name")
+        _check_key(key)
         return Location("s3", bucket=bucket, key=key)
     if scheme == "file":
         path = unquote(uri[len("file://") :])
@@ -88,6 +89,26 @@ def parse_uri(uri: str) -> Location:
         return Location("local", path=_absolute(path))
     allowed = ", ".join(f"{s}://" for s in ALLOWED_SCHEMES)
     raise ValueError(f"scheme {scheme}:// is not supported (use {allowed} or a local path)")
+
+
+# Characters a client, a proxy or a URL may read as something other than part of the key.
+_KEY_UNSAFE = re.compile(r"[\x00-\x1f\x7f%?#\\]")
+
+
+def _check_key(key: str) -> None:
+    """Refuse keys whose meaning changes on the wire: `..` and `.` segments are resolved by HTTP
+    clients and emulators (`s3://allowed/../other/x` would read bucket `other` after passing the
+    allow-list as bucket `allowed`), empty segments collapse, and escapes decode."""
+    segments = key.split("/")
+    if key.endswith("/"):
+        segments = segments[:-1]  # a prefix's trailing slash
+    for segment in segments:
+        if segment in ("", ".", ".."):
+            shown = f"{segment!r} as a path segment" if segment else "an empty path segment (//)"
+            raise ValueError(f"the key may not contain {shown}, got {key!r}")
+    unsafe = _KEY_UNSAFE.search(key)
+    if unsafe:
+        raise ValueError(f"the key may not contain {unsafe.group()!r}, got {key!r}")
 
 
 def _absolute(path: str) -> str:

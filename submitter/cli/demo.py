@@ -19,13 +19,14 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from config.records import get_record
 from config.retry import EXIT_TRANSIENT
 from config.status import JobStatus
 from submitter.batch import job_name
 from submitter.cli.submit import upload_config
-from submitter.cli.views import jobs_table, status_text
+from submitter.cli.views import jobs_table, plain, status_text
 from submitter.local.pipeline import connect_handlers
 from submitter.local.stack import LocalStack
 
@@ -192,12 +193,12 @@ def summary_table(jobs: list[DemoJob], records: dict[str, dict[str, Any]]) -> Ta
         status = record.get("status", "missing")
         detail = record.get("output_uri") or record.get("status_reason", "")
         table.add_row(
-            f"{job.job_id}\n[dim]{job.label}[/dim]",
+            Text.assemble(plain(job.job_id), "\n", Text(job.label, style="dim")),
             status_text(status),
-            record.get("queue", ""),
-            str(record.get("attempts", "")),
-            f"{record['rows']:,}" if isinstance(record.get("rows"), int) else "",
-            detail,
+            plain(record.get("queue", "")),
+            plain(record.get("attempts", "")),
+            plain(f"{record['rows']:,}" if isinstance(record.get("rows"), int) else ""),
+            plain(detail),
         )
     return table
 
@@ -217,9 +218,9 @@ def show_predictions(console: Console, s3: Any, record: dict[str, Any] | None) -
     head = pq.read_table(io.BytesIO(body)).slice(0, 5).to_pylist()
     table = Table(title=f"a few predictions ({part_uri})", header_style="bold")
     for column in head[0]:
-        table.add_column(column)
+        table.add_column(plain(column))
     for row in head:
-        table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row.values()))
+        table.add_row(*(plain(f"{v:.3f}" if isinstance(v, float) else v) for v in row.values()))
     console.print(table)
 
 

@@ -31,19 +31,25 @@ def status_text(status: str) -> Text:
     return Text(status, style=STATUS_STYLE.get(status, ""))
 
 
+def plain(value: Any) -> Text:
+    """Data as text, never as rich markup: a reason or a column name holding `[link=...]` or
+    `[red]` is shown as written (a str given to rich would be parsed as markup)."""
+    return Text("" if value is None else str(value))
+
+
 def jobs_table(records: list[dict[str, Any]], *, title: str | None = None) -> Table:
     table = Table(title=title, header_style="bold", expand=False)
     for column in ("job id", "status", "queue", "tries", "rows", "updated", "detail"):
         table.add_column(column, overflow="fold")
     for record in records:
         table.add_row(
-            record.get("job_id", ""),
+            plain(record.get("job_id", "")),
             status_text(record.get("status", "")),
-            queue_name(record.get("queue") or record.get("priority") or ""),
-            str(record.get("attempts", "")),
-            f"{record['rows']:,}" if isinstance(record.get("rows"), int) else "",
-            record.get("updated_at", "")[11:19],  # the time of day; `status` shows the date
-            _detail(record),
+            plain(queue_name(record.get("queue") or record.get("priority") or "")),
+            plain(record.get("attempts", "")),
+            plain(f"{record['rows']:,}" if isinstance(record.get("rows"), int) else ""),
+            plain(record.get("updated_at", "")[11:19]),  # the time of day; `status` the date
+            plain(_detail(record)),
         )
     return table
 
@@ -71,15 +77,15 @@ def job_view(record: dict[str, Any]) -> Group:
     ):  # fmt: skip
         if record.get(key) not in (None, ""):
             value = record[key]
-            fields.add_row(key, status_text(value) if key == "status" else str(value))
+            fields.add_row(key, status_text(value) if key == "status" else plain(value))
     history = Table(title="history", header_style="bold", title_justify="left")
     for column in ("at", "status", "attempt", "reason"):
         history.add_column(column, overflow="fold")
     for entry in record.get("history", []):
         history.add_row(
-            entry.get("at", ""),
+            plain(entry.get("at", "")),
             status_text(entry.get("status", "")),
-            str(entry.get("attempt", "")),
-            entry.get("reason", ""),
+            plain(entry.get("attempt", "")),
+            plain(entry.get("reason", "")),
         )
     return Group(fields, history)
