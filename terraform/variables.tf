@@ -13,12 +13,6 @@ variable "name" {
   }
 }
 
-variable "region" {
-  description = "AWS region of the stack."
-  type        = string
-  default     = "eu-west-1"
-}
-
 variable "tags" {
   description = "Tags for every resource (merged into each resource's own tags)."
   type        = map(string)
