@@ -125,7 +125,10 @@ locals {
   # The same rules, in the same order, as config/retry.py's EVALUATE_ON_EXIT (a test compares
   # them). Batch takes the first match and retries an unmatched failure: the catch-all EXIT is last.
   retry_rules = [
+    # EC2 Spot reclaims and lost hosts: "Host EC2 (instance i-...) terminated."
     { on_status_reason = "Host EC2*", on_exit_code = null, on_reason = null, action = "RETRY" },
+    # Fargate Spot reclaims: "Your Spot Task was interrupted." (Host EC2* does not match it)
+    { on_status_reason = "Your Spot Task was interrupted*", on_exit_code = null, on_reason = null, action = "RETRY" },
     { on_status_reason = null, on_exit_code = "3", on_reason = null, action = "RETRY" },
     { on_status_reason = null, on_exit_code = null, on_reason = "*", action = "EXIT" },
   ]

@@ -169,10 +169,11 @@ run "job_definition_runs_batch_mode_with_shared_retry_rules" {
       [rule.on_status_reason, rule.on_exit_code, rule.on_reason, upper(rule.action)]
       ]) == jsonencode([
       ["Host EC2*", null, null, "RETRY"],
+      ["Your Spot Task was interrupted*", null, null, "RETRY"],
       [null, "3", null, "RETRY"],
       [null, null, "*", "EXIT"],
     ])
-    error_message = "Retry rules: spot reclaim RETRY, exit 3 RETRY, catch-all EXIT last (config/retry.py)."
+    error_message = "Retry rules: EC2 and Fargate spot reclaims RETRY, exit 3 RETRY, catch-all EXIT last (config/retry.py)."
   }
 
   assert {

@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from terraform_hcl import TERRAFORM_DIR, load_hcl, merged
+
+from config import retry
+from submitter.local.jobs import default_job_definition
+from submitter.local.retry import EXIT, RETRY, retry_action, rules_problem
 
 EXAMPLE = "examples/minimal/main.tf"
 
@@ -63,3 +68,54 @@ def test_every_output_the_readme_reads_exists_in_the_example():
     assert "cd terraform/examples/minimal" in deploy
     # `batchscore` reads these two through BATCHSCORE_TERRAFORM_DIR (submitter/cli/target.py)
     assert read | {"environment", "job_log_group"} <= set(example)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding 5: retry rules, in the three places that apply them (config/retry.py for SubmitJob,
+# Terraform's job definition, the local Batch), agree on what Batch writes
+# ---------------------------------------------------------------------------------------------
+
+RULE_KEYS = {
+    "on_status_reason": "onStatusReason",
+    "on_exit_code": "onExitCode",
+    "on_reason": "onReason",
+}
+EXITED = "Essential container in task exited"
+# (exit code, the attempt's status reason as Batch writes it, expected action)
+ATTEMPTS = [
+    (None, "Host EC2 (instance i-0a1b2c3d4e5f67890) terminated.", RETRY),  # EC2 Spot reclaim
+    (None, "Your Spot Task was interrupted.", RETRY),  # Fargate Spot reclaim
+    (retry.EXIT_TRANSIENT, EXITED, RETRY),
+    (retry.EXIT_PERMANENT, EXITED, EXIT),
+    (1, EXITED, EXIT),
+    (137, "Job attempt duration exceeded timeout", EXIT),
+]
+
+
+def terraform_rules(hcl_locals) -> list[dict[str, str]]:
+    return [
+        {RULE_KEYS.get(key, key): value for key, value in rule.items() if value is not None}
+        for rule in hcl_locals["retry_rules"]
+    ]
+
+
+@pytest.mark.parametrize(("exit_code", "status_reason", "expected"), ATTEMPTS)
+def test_terraform_config_and_local_batch_decide_alike(
+    hcl_locals, exit_code, status_reason, expected
+):
+    decisions = {
+        source: retry_action(rules, exit_code=exit_code, reason=None, status_reason=status_reason)
+        for source, rules in {
+            "terraform": terraform_rules(hcl_locals),
+            "config/retry.py": retry.EVALUATE_ON_EXIT,
+            "local batch": default_job_definition().retry_strategy["evaluateOnExit"],
+        }.items()
+    }
+
+    assert decisions == dict.fromkeys(decisions, expected)
+
+
+def test_every_retry_rule_is_one_batch_accepts(hcl_locals):
+    assert rules_problem(terraform_rules(hcl_locals)) is None
+    assert rules_problem(retry.EVALUATE_ON_EXIT) is None
+    assert retry.EVALUATE_ON_EXIT[-1] == {"onReason": "*", "action": "EXIT"}
