@@ -88,6 +88,16 @@ resource "aws_batch_compute_environment" "this" {
 # Batch: job queues (one per priority name)
 # ---------------------------------------------------------------------------------------------
 
+locals {
+  # The blocking reasons Batch lets a time-limit action match (AWS Batch User Guide, "Jobs stuck
+  # in a RUNNABLE status"); config/deployment.py's RUNNABLE_BLOCKED_REASONS, in the same order.
+  runnable_blocked_reasons = [
+    "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+    "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+    "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+  ]
+}
+
 resource "aws_batch_job_queue" "this" {
   for_each = var.queues
 
@@ -103,13 +113,18 @@ resource "aws_batch_job_queue" "this" {
     }
   }
 
-  # A job no compute environment can place (more vCPUs or memory than any instance type) would sit
-  # in RUNNABLE forever; cancel it with a reason the state-change handler records.
-  job_state_time_limit_action {
-    action           = "CANCEL"
-    state            = "RUNNABLE"
-    max_time_seconds = each.value.runnable_timeout_seconds
-    reason           = "batchscore: no compute environment could place the job within ${each.value.runnable_timeout_seconds} s"
+  # A job no compute environment can place would sit in RUNNABLE forever and block the queue.
+  # `reason` is not free text: it is the blocking statusReason Batch must have given the job for
+  # the action to apply, so one action per reason. Batch then fails the job with "Canceled by
+  # JobStateTimeLimit action due to reason: <reason>", which the state-change handler records.
+  dynamic "job_state_time_limit_action" {
+    for_each = local.runnable_blocked_reasons
+    content {
+      action           = "CANCEL"
+      state            = "RUNNABLE"
+      max_time_seconds = each.value.runnable_timeout_seconds
+      reason           = job_state_time_limit_action.value
+    }
   }
 
   tags = merge(local.tags, { Name = "${var.name}-${each.key}" })

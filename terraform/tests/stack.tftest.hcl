@@ -120,9 +120,21 @@ run "queues_follow_priorities_and_compute_order" {
   assert {
     condition = alltrue([
       for queue in aws_batch_job_queue.this :
-      queue.job_state_time_limit_action[0].action == "CANCEL" && queue.job_state_time_limit_action[0].state == "RUNNABLE"
+      alltrue([for action in queue.job_state_time_limit_action : action.action == "CANCEL" && action.state == "RUNNABLE" && action.max_time_seconds == 3600])
     ])
-    error_message = "Every queue must cancel jobs stuck in RUNNABLE."
+    error_message = "Every queue must cancel jobs stuck in RUNNABLE after runnable_timeout_seconds (one hour by default)."
+  }
+
+  assert {
+    condition = alltrue([
+      for queue in aws_batch_job_queue.this :
+      [for action in queue.job_state_time_limit_action : action.reason] == [
+        "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+        "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+        "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+      ]
+    ])
+    error_message = "One time-limit action per blocking status reason Batch documents (the reason is what Batch matches, not free text)."
   }
 }
 

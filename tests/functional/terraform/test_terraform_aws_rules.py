@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from terraform_hcl import TERRAFORM_DIR, load_hcl, merged
+from terraform_hcl import TERRAFORM_DIR, load_hcl, merged, resource
 
 from config import retry
+from config.deployment import RUNNABLE_BLOCKED_REASONS, runnable_cancelled_reason
 from submitter.local.jobs import default_job_definition
 from submitter.local.retry import EXIT, RETRY, retry_action, rules_problem
 
@@ -119,3 +120,42 @@ def test_every_retry_rule_is_one_batch_accepts(hcl_locals):
     assert rules_problem(terraform_rules(hcl_locals)) is None
     assert rules_problem(retry.EVALUATE_ON_EXIT) is None
     assert retry.EVALUATE_ON_EXIT[-1] == {"onReason": "*", "action": "EXIT"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding 3: a queue's time-limit actions match Batch's blocking reasons, which are not free text
+# ---------------------------------------------------------------------------------------------
+
+# AWS Batch User Guide, "Jobs stuck in a RUNNABLE status": the statusReason values a
+# jobStateTimeLimitAction can act on.
+DOCUMENTED_BLOCKING_REASONS = {
+    "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+    "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+    "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+}
+
+
+def test_every_queue_has_one_time_limit_action_per_documented_blocking_reason(hcl_locals):
+    queue = resource("batch.tf", "aws_batch_job_queue", "this")
+
+    assert "job_state_time_limit_action" not in queue, "one static action cannot cover 3 reasons"
+    (dynamic,) = [
+        block["job_state_time_limit_action"]
+        for block in queue["dynamic"]
+        if "job_state_time_limit_action" in block
+    ]
+    assert dynamic["for_each"] == "${local.runnable_blocked_reasons}"
+    (content,) = dynamic["content"]
+    assert content["reason"] == "${job_state_time_limit_action.value}"
+    assert (content["action"], content["state"]) == ("CANCEL", "RUNNABLE")
+    assert hcl_locals["runnable_blocked_reasons"] == list(RUNNABLE_BLOCKED_REASONS)
+    assert set(RUNNABLE_BLOCKED_REASONS) == DOCUMENTED_BLOCKING_REASONS
+
+
+def test_the_readme_quotes_the_reason_batch_writes_on_a_cancelled_job():
+    readme = (TERRAFORM_DIR.parent / "README.md").read_text()
+    troubleshooting = readme.split("## Troubleshooting", 1)[1].split("\n## ", 1)[0]
+    flat = " ".join(troubleshooting.split())
+
+    assert runnable_cancelled_reason("").strip() in flat
+    assert [reason for reason in RUNNABLE_BLOCKED_REASONS if f"`{reason}`" not in flat] == []
