@@ -187,7 +187,8 @@ resource "aws_batch_job_definition" "this" {
     },
     local.fargate ? {
       fargatePlatformConfiguration = { platformVersion = "LATEST" }
-      networkConfiguration         = { assignPublicIp = "DISABLED" }
+      # A task in a public subnet with no NAT needs a public IP to pull its image (var description).
+      networkConfiguration = { assignPublicIp = var.assign_public_ip ? "ENABLED" : "DISABLED" }
     } : {}
   ))
 

@@ -56,6 +56,12 @@ variable "vpc_id" {
   default     = null
 }
 
+variable "assign_public_ip" {
+  description = "FARGATE only: give each job's task a public IP. Set true in public subnets without a NAT gateway (a default VPC): there a task reaches ECR, S3, DynamoDB and CloudWatch Logs only through a public IP, and without one it cannot pull its image. Leave false in private subnets with a NAT gateway or VPC endpoints. Ignored for EC2 (instances follow their subnet's setting)."
+  type        = bool
+  default     = false
+}
+
 variable "batch_service_role_arn" {
   description = "Service role of the compute environments; null: Batch's service-linked role (AWSServiceRoleForBatch), which AWS creates on first use."
   type        = string

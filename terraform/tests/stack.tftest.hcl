@@ -330,6 +330,25 @@ run "fargate_variant" {
     condition     = aws_batch_job_definition.this.platform_capabilities == toset(["FARGATE"]) && length(aws_iam_instance_profile.batch_instance) == 0
     error_message = "FARGATE: Fargate job definition, no EC2 instance profile."
   }
+
+  assert {
+    condition     = jsondecode(aws_batch_job_definition.this.container_properties).networkConfiguration.assignPublicIp == "DISABLED"
+    error_message = "FARGATE: no public IP unless assign_public_ip asks for one (private subnets with NAT or endpoints)."
+  }
+}
+
+run "fargate_in_public_subnets_gets_a_public_ip" {
+  command = plan
+
+  variables {
+    compute_type     = "FARGATE"
+    assign_public_ip = true
+  }
+
+  assert {
+    condition     = jsondecode(aws_batch_job_definition.this.container_properties).networkConfiguration.assignPublicIp == "ENABLED"
+    error_message = "assign_public_ip = true: Fargate tasks get a public IP (public subnets without NAT, e.g. a default VPC)."
+  }
 }
 
 run "queue_compute_order_is_validated" {

@@ -20,6 +20,12 @@ variable "region" {
   default     = "eu-west-1"
 }
 
+variable "compute_type" {
+  description = "EC2 (on-demand + Spot instances) or FARGATE (Fargate + Fargate Spot)."
+  type        = string
+  default     = "EC2"
+}
+
 provider "aws" {
   region = var.region
 }
@@ -38,9 +44,13 @@ data "aws_subnets" "default" {
 module "batchscore" {
   source = "../.."
 
-  vpc_id     = data.aws_vpc.default.id
-  subnet_ids = data.aws_subnets.default.ids
-  tags       = { owner = "data-science" }
+  compute_type = var.compute_type
+  vpc_id       = data.aws_vpc.default.id
+  subnet_ids   = data.aws_subnets.default.ids
+  # The default VPC's subnets are public and have no NAT gateway: a Fargate task reaches ECR, S3
+  # and CloudWatch Logs only with a public IP (EC2 instances get one from the subnet).
+  assign_public_ip = true
+  tags             = { owner = "data-science" }
 }
 
 # Every output of the root module, under the same name: the README's steps read them here

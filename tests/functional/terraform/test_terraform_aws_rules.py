@@ -159,3 +159,24 @@ def test_the_readme_quotes_the_reason_batch_writes_on_a_cancelled_job():
 
     assert runnable_cancelled_reason("").strip() in flat
     assert [reason for reason in RUNNABLE_BLOCKED_REASONS if f"`{reason}`" not in flat] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding 4: Fargate tasks in public subnets without NAT need a public IP
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fargate_public_ip_is_a_variable_the_example_turns_on():
+    variables = merged(load_hcl("variables.tf")["variable"])
+    (example,) = load_hcl(EXAMPLE)["module"]
+
+    assert variables["assign_public_ip"]["default"] is False
+    assert (
+        'assignPublicIp = var.assign_public_ip ? "ENABLED" : "DISABLED"'
+        in (TERRAFORM_DIR / "batch.tf").read_text()
+    )
+    # the default VPC's subnets are public, with no NAT gateway
+    assert example["batchscore"]["assign_public_ip"] is True
+    assert example["batchscore"]["compute_type"] == "${var.compute_type}"
+    for readme in (TERRAFORM_DIR / "README.md", TERRAFORM_DIR.parent / "README.md"):
+        assert "assign_public_ip" in readme.read_text(), readme
