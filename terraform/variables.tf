@@ -222,6 +222,17 @@ variable "submitter_zip" {
   default     = null
 }
 
+variable "lambda_architecture" {
+  description = "Instruction set of the Lambdas: x86_64 or arm64 (Graviton). null: what the bundle was built for (`make package ARCH=...` records it in build/submitter.json), x86_64 if nothing is recorded. A value that disagrees with the bundle stops the plan."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_architecture == null || contains(["x86_64", "arm64"], coalesce(var.lambda_architecture, "x86_64"))
+    error_message = "lambda_architecture must be x86_64 or arm64 (Lambda's two architectures)."
+  }
+}
+
 variable "lambda_runtime" {
   description = "Python runtime of the Lambdas."
   type        = string

@@ -360,3 +360,47 @@ run "queue_compute_order_is_validated" {
 
   expect_failures = [var.queues]
 }
+
+run "lambda_architecture_defaults_to_x86_64_without_a_recorded_build" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for fn in aws_lambda_function.this : fn.architectures == tolist(["x86_64"])])
+    error_message = "A bundle with no build/submitter.json (a placeholder) deploys as x86_64."
+  }
+}
+
+run "lambda_architecture_follows_the_bundle_make_package_built" {
+  command = plan
+
+  variables {
+    # tests/fixtures/arm64/submitter.json: what `make package ARCH=arm64` writes beside the zip
+    submitter_zip = "tests/fixtures/arm64/submitter.zip"
+  }
+
+  assert {
+    condition     = alltrue([for fn in aws_lambda_function.this : fn.architectures == tolist(["arm64"])])
+    error_message = "lambda_architecture unset: the Lambdas run on the architecture the zip was built for."
+  }
+}
+
+run "lambda_architecture_that_disagrees_with_the_bundle_stops_the_plan" {
+  command = plan
+
+  variables {
+    submitter_zip       = "tests/fixtures/arm64/submitter.zip"
+    lambda_architecture = "x86_64"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "lambda_architecture_is_validated" {
+  command = plan
+
+  variables {
+    lambda_architecture = "aarch64"
+  }
+
+  expect_failures = [var.lambda_architecture]
+}

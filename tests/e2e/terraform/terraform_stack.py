@@ -139,6 +139,8 @@ def placeholder_zip(directory: Path) -> Path:
     built = ROOT / "build" / "submitter.zip"
     if built.exists():
         shutil.copyfile(built, path)
+        if built.with_suffix(".json").exists():  # what it was built for (lambda_architecture)
+            shutil.copyfile(built.with_suffix(".json"), path.with_suffix(".json"))
         return path
     with zipfile.ZipFile(path, "w") as bundle:
         bundle.writestr("submitter/__init__.py", "")

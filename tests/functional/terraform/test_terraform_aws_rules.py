@@ -4,7 +4,9 @@ users to apply. Read from the HCL with python-hcl2; values from the AWS document
 
 from __future__ import annotations
 
+import json
 import re
+import runpy
 
 import pytest
 from terraform_hcl import TERRAFORM_DIR, load_hcl, merged, resource
@@ -180,3 +182,43 @@ def test_fargate_public_ip_is_a_variable_the_example_turns_on():
     assert example["batchscore"]["compute_type"] == "${var.compute_type}"
     for readme in (TERRAFORM_DIR / "README.md", TERRAFORM_DIR.parent / "README.md"):
         assert "assign_public_ip" in readme.read_text(), readme
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding 6: the Lambdas' architecture is the one the bundle was built for
+# ---------------------------------------------------------------------------------------------
+
+
+def package_script() -> dict:
+    return runpy.run_path(str(TERRAFORM_DIR.parent / "scripts" / "package_submitter.py"))
+
+
+def test_make_package_records_the_architecture_where_terraform_reads_it(tmp_path):
+    script = package_script()
+    zip_path = tmp_path / "build" / "submitter.zip"
+    zip_path.parent.mkdir()
+
+    written = script["write_manifest"](zip_path, "arm64", script["LAMBDA_PYTHON"])
+
+    # lambda.tf: "${trimsuffix(local.submitter_zip, ".zip")}.json"
+    assert written == tmp_path / "build" / "submitter.json"
+    assert (
+        'submitter_manifest_path = "${trimsuffix(local.submitter_zip, ".zip")}.json"'
+        in (TERRAFORM_DIR / "lambda.tf").read_text()
+    )
+    assert json.loads(written.read_text())["architecture"] == "arm64"
+
+
+def test_package_and_terraform_know_the_same_architectures_and_default(hcl_locals):
+    script = package_script()
+    variables = merged(load_hcl("variables.tf")["variable"])
+    (validation,) = variables["lambda_architecture"]["validation"]
+    makefile = (TERRAFORM_DIR.parent / "Makefile").read_text()
+
+    assert set(re.findall(r'"(x86_64|arm64)"', validation["condition"])) == set(script["PLATFORMS"])
+    assert re.search(r"^ARCH \?= x86_64$", makefile, re.M)
+    assert hcl_locals["lambda_architecture"].endswith(', "x86_64")}')
+    function = resource("lambda.tf", "aws_lambda_function", "this")
+    assert function["architectures"] == ["${local.lambda_architecture}"]
+    (lifecycle,) = function["lifecycle"]
+    assert "local.packaged_architecture == local.lambda_architecture" in str(lifecycle)
