@@ -404,3 +404,33 @@ run "lambda_architecture_is_validated" {
 
   expect_failures = [var.lambda_architecture]
 }
+
+run "undelivered_events_go_to_the_dead_letter_queue" {
+  command = apply
+
+  variables {
+    reconcile_schedule = "rate(15 minutes)"
+  }
+
+  assert {
+    condition = alltrue([
+      for target in [aws_cloudwatch_event_target.job_state, aws_cloudwatch_event_target.reconcile[0]] :
+      length(target.dead_letter_config) == 1 && target.dead_letter_config[0].arn == aws_sqs_queue.dead_letters.arn
+    ])
+    error_message = "Every EventBridge target writes what it could not deliver to the dead-letter queue."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.job_state.retry_policy[0].maximum_event_age_in_seconds == 86400 && aws_cloudwatch_event_target.job_state.retry_policy[0].maximum_retry_attempts == 185
+    error_message = "State changes: EventBridge's full retry window (24 h, 185 attempts): a late event is harmless."
+  }
+
+  assert {
+    condition = (
+      aws_sqs_queue_policy.dead_letters.queue_url == aws_sqs_queue.dead_letters.id
+      && one(data.aws_iam_policy_document.dead_letters.statement[0].principals).identifiers == toset(["events.amazonaws.com"])
+      && toset(one(data.aws_iam_policy_document.dead_letters.statement[0].condition).values) == toset([aws_cloudwatch_event_rule.job_state.arn, aws_cloudwatch_event_rule.reconcile[0].arn])
+    )
+    error_message = "EventBridge may send to the dead-letter queue for this stack's rules only."
+  }
+}

@@ -222,3 +222,36 @@ def test_package_and_terraform_know_the_same_architectures_and_default(hcl_local
     assert function["architectures"] == ["${local.lambda_architecture}"]
     (lifecycle,) = function["lifecycle"]
     assert "local.packaged_architecture == local.lambda_architecture" in str(lifecycle)
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding 14: EventBridge keeps what it cannot deliver, and the docs say how it retries
+# ---------------------------------------------------------------------------------------------
+
+
+def test_every_eventbridge_target_has_a_dead_letter_queue_and_a_retry_policy():
+    blocks = load_hcl("events.tf")["resource"]
+    targets = {
+        name: body
+        for block in blocks
+        for name, body in block.get("aws_cloudwatch_event_target", {}).items()
+    }
+
+    assert set(targets) == {"job_state", "reconcile"}
+    for name, target in targets.items():
+        (dead_letters,) = target.get("dead_letter_config", [None])
+        assert dead_letters is not None, name
+        assert dead_letters["arn"] == "${aws_sqs_queue.dead_letters.arn}", name
+        (policy,) = target["retry_policy"]
+        assert 0 <= policy["maximum_retry_attempts"] <= 185, name  # EventBridge's range
+        assert 60 <= policy["maximum_event_age_in_seconds"] <= 86400, name
+    (queue_policy,) = merged(blocks)["aws_sqs_queue_policy"].values()
+    assert queue_policy["queue_url"] == "${aws_sqs_queue.dead_letters.id}"
+
+
+def test_docs_describe_eventbridge_retries_as_documented():
+    docs = " ".join((TERRAFORM_DIR.parent / "docs" / "submitter.md").read_text().split())
+
+    assert "retries the state Lambda for an hour" not in docs
+    assert "24 hours and 185 attempts" in docs
+    assert "exponential backoff and jitter" in docs
