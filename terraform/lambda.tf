@@ -33,6 +33,9 @@ locals {
     BATCHSCORE_JOB_DEFINITION  = aws_batch_job_definition.this.arn
     BATCHSCORE_ALLOWED_BUCKETS = join(",", local.allowed_buckets)
     BATCHSCORE_RECORD_TTL_DAYS = tostring(var.record_ttl_days)
+    # propagate_tags: the definition's tags (the provider's default_tags included) go on every
+    # job's tasks beside the config's, and Batch fails a job with more than 50 in all.
+    BATCHSCORE_JOB_DEFINITION_TAG_COUNT = tostring(length(aws_batch_job_definition.this.tags_all))
   }
 }
 

@@ -11,7 +11,7 @@ import runpy
 import pytest
 from terraform_hcl import TERRAFORM_DIR, load_hcl, merged, resource
 
-from config import retry
+from config import env, retry
 from config.deployment import RUNNABLE_BLOCKED_REASONS, runnable_cancelled_reason
 from submitter.local.jobs import default_job_definition
 from submitter.local.retry import EXIT, RETRY, retry_action, rules_problem
@@ -255,3 +255,18 @@ def test_docs_describe_eventbridge_retries_as_documented():
     assert "retries the state Lambda for an hour" not in docs
     assert "24 hours and 185 attempts" in docs
     assert "exponential backoff and jitter" in docs
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding 10: the ingest Lambda knows how many tags the job definition propagates
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_ingest_lambda_learns_how_many_tags_the_job_definition_adds(hcl_locals):
+    definition = resource("batch.tf", "aws_batch_job_definition", "this")
+
+    assert definition["propagate_tags"] is True
+    # tags_all: the definition's own tags and the caller's provider default_tags
+    assert hcl_locals["lambda_environment"][env.JOB_DEFINITION_TAG_COUNT] == (
+        "${tostring(length(aws_batch_job_definition.this.tags_all))}"
+    )
