@@ -137,6 +137,19 @@ resource "aws_batch_job_queue" "this" {
 locals {
   image = coalesce(var.image_uri, "${aws_ecr_repository.job.repository_url}:${var.image_tag}")
 
+  # The private ECR repository the execution role must be allowed to pull from: the stack's, or
+  # the one var.image_uri names (validated: a private ECR image or an ECR Public one, which is
+  # pulled anonymously and needs no permission).
+  image_ecr = var.image_uri == null ? null : try(regex(
+    "^(?P<account>\\d{12})\\.dkr\\.ecr\\.(?P<region>[a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?/(?P<repository>[^:@]+)",
+    var.image_uri
+  ), null)
+  pull_repository_arns = (
+    var.image_uri == null ? [aws_ecr_repository.job.arn] :
+    local.image_ecr == null ? [] :
+    ["arn:${local.partition}:ecr:${local.image_ecr.region}:${local.image_ecr.account}:repository/${local.image_ecr.repository}"]
+  )
+
   # The same rules, in the same order, as config/retry.py's EVALUATE_ON_EXIT (a test compares
   # them). Batch takes the first match and retries an unmatched failure: the catch-all EXIT is last.
   retry_rules = [

@@ -128,9 +128,17 @@ variable "queues" {
 # ---------------------------------------------------------------------------------------------
 
 variable "image_uri" {
-  description = "Container image of the job; null: the stack's ECR repository at image_tag."
+  description = "Container image of the job, with a tag or digest; null: the stack's ECR repository at image_tag. A private ECR image (any account or region: the job execution role is allowed to pull from that repository; another account's repository policy must allow it too) or an ECR Public image (public.ecr.aws, pulled anonymously). Other registries are refused: the stack gives the execution role no credentials for them."
   type        = string
   default     = null
+
+  validation {
+    condition = var.image_uri == null || can(regex(
+      "^(\\d{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?|public\\.ecr\\.aws)/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$",
+      coalesce(var.image_uri, "-")
+    ))
+    error_message = "image_uri must be an ECR image (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY or public.ecr.aws/...) with a :tag or @sha256: digest: the execution role can pull nothing else."
+  }
 }
 
 variable "image_tag" {

@@ -434,3 +434,63 @@ run "undelivered_events_go_to_the_dead_letter_queue" {
     error_message = "EventBridge may send to the dead-letter queue for this stack's rules only."
   }
 }
+
+run "execution_role_pulls_the_stacks_repository_by_default" {
+  command = apply
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.job_execution.statement : s.resources if s.sid == "PullJobImage"]) == toset([aws_ecr_repository.job.arn])
+    error_message = "By default the execution role pulls from the stack's repository only."
+  }
+}
+
+run "execution_role_pulls_the_ecr_repository_image_uri_names" {
+  command = apply
+
+  variables {
+    image_uri = "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/scorer@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.job_execution.statement : s.resources if s.sid == "PullJobImage"]) == toset(["arn:aws:ecr:us-east-1:210987654321:repository/team/scorer"])
+    error_message = "An image_uri in another ECR repository: the execution role may pull from that repository (and only it)."
+  }
+
+  assert {
+    condition     = jsondecode(aws_batch_job_definition.this.container_properties).image == "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/scorer@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    error_message = "The job definition runs image_uri."
+  }
+}
+
+run "an_ecr_public_image_needs_no_pull_permission" {
+  command = apply
+
+  variables {
+    image_uri = "public.ecr.aws/acme/scorer:1.0"
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.job_execution.statement : s if contains(["PullJobImage", "RegistryLogin"], s.sid)]) == 0
+    error_message = "ECR Public is pulled anonymously: no ECR permission at all."
+  }
+}
+
+run "an_image_the_execution_role_cannot_pull_is_refused" {
+  command = plan
+
+  variables {
+    image_uri = "docker.io/library/python:3.12"
+  }
+
+  expect_failures = [var.image_uri]
+}
+
+run "an_image_without_a_tag_or_digest_is_refused" {
+  command = plan
+
+  variables {
+    image_uri = "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/scorer"
+  }
+
+  expect_failures = [var.image_uri]
+}

@@ -270,3 +270,20 @@ def test_the_ingest_lambda_learns_how_many_tags_the_job_definition_adds(hcl_loca
     assert hcl_locals["lambda_environment"][env.JOB_DEFINITION_TAG_COUNT] == (
         "${tostring(length(aws_batch_job_definition.this.tags_all))}"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Finding 11: the execution role can pull the image the job definition names
+# ---------------------------------------------------------------------------------------------
+
+
+def test_image_uri_is_limited_to_images_the_execution_role_can_pull(hcl_locals):
+    variables = merged(load_hcl("variables.tf")["variable"])
+    (validation,) = variables["image_uri"]["validation"]
+    iam = (TERRAFORM_DIR / "iam.tf").read_text()
+
+    assert "dkr" in validation["condition"]
+    assert "public" in validation["condition"]
+    assert "resources = local.pull_repository_arns" in " ".join(iam.split())
+    assert "[aws_ecr_repository.job.arn]" in hcl_locals["pull_repository_arns"]
+    assert "repository/${local.image_ecr.repository}" in hcl_locals["pull_repository_arns"]
