@@ -56,3 +56,19 @@ def parse_queues(setting: str) -> dict[str, str]:
         if not re.fullmatch(NAME_PATTERN, priority):
             raise DeploymentSettingError(f"{env.QUEUES}: {priority!r} is not a valid priority name")
     return queues
+
+
+# Why Batch says a RUNNABLE job at the head of a queue is blocked: the `statusReason` prefixes
+# a queue's jobStateTimeLimitActions can match (AWS Batch User Guide, "Jobs stuck in a RUNNABLE
+# status"). Terraform gives every queue one CANCEL action per reason (a test holds them equal).
+RUNNABLE_BLOCKED_REASONS: tuple[str, ...] = (
+    "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",  # no instance of the allowed types to be had
+    "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",  # more vCPUs than any max_vcpus
+    "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",  # no allowed instance type is big enough
+)
+
+
+def runnable_cancelled_reason(reason: str) -> str:
+    """The statusReason Batch writes on a job its queue's time-limit action cancelled: what the
+    state-change handler records as the FAILED job's reason."""
+    return f"Canceled by JobStateTimeLimit action due to reason: {reason}"

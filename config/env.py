@@ -9,6 +9,9 @@ ALLOWED_BUCKETS = "BATCHSCORE_ALLOWED_BUCKETS"  # comma-separated bucket names
 PLATFORM = "BATCHSCORE_PLATFORM"  # EC2 or FARGATE: which of Batch's resource rules apply
 WRITE_BUCKETS = "BATCHSCORE_WRITE_BUCKETS"  # the allowed buckets the job may write (outputs)
 RECORD_TTL_DAYS = "BATCHSCORE_RECORD_TTL_DAYS"
+# How many tags the job definition adds to every job (propagate_tags: Batch fails a job whose own
+# tags and the definition's exceed 50); unset: none
+JOB_DEFINITION_TAG_COUNT = "BATCHSCORE_JOB_DEFINITION_TAG_COUNT"
 LOG_GROUP = "BATCHSCORE_LOG_GROUP"  # the scoring containers' CloudWatch Logs group (CLI)
 TERRAFORM_DIR = "BATCHSCORE_TERRAFORM_DIR"  # where the CLI reads `terraform output -json`
 

@@ -16,9 +16,18 @@ EXIT_TRANSIENT = 3  # throttling, 5xx, lost connection: a retry may help
 
 DEFAULT_ATTEMPTS = 3
 
+# The status reasons Batch gives an attempt that lost its capacity (no exit code: the container
+# was killed with its host), retried like a transient failure. Batch's patterns allow letters,
+# digits, periods, colons and white space, and a trailing `*` for a prefix.
+# EC2 Spot reclaims and lost hosts: "Host EC2 (instance i-...) terminated."
+EC2_HOST_TERMINATED = "Host EC2*"
+# Fargate Spot: the task's stoppedReason, "Your Spot Task was interrupted." (stop code
+# SpotInterruption). `Host EC2*` does not match it.
+FARGATE_SPOT_INTERRUPTED = "Your Spot Task was interrupted*"
+
 EVALUATE_ON_EXIT: tuple[dict[str, str], ...] = (
-    # Spot reclaims and lost hosts: "Host EC2 (instance i-...) terminated."
-    {"onStatusReason": "Host EC2*", "action": "RETRY"},
+    {"onStatusReason": EC2_HOST_TERMINATED, "action": "RETRY"},
+    {"onStatusReason": FARGATE_SPOT_INTERRUPTED, "action": "RETRY"},
     {"onExitCode": str(EXIT_TRANSIENT), "action": "RETRY"},
     {"onReason": "*", "action": "EXIT"},
 )

@@ -12,6 +12,10 @@ rather than ignored) and record /var/task paths, not the build's temporary folde
 give the same zip).
 The compiling Python must be the runtime's minor version (the bytecode format changes with it).
 
+Beside the zip it writes what the zip was built for (`build/submitter.json`: `architecture`,
+`python`). Terraform reads it: `lambda_architecture` left null follows it, and a value that
+disagrees stops the plan (a Lambda set to x86_64 cannot import arm64 wheels' pydantic-core).
+
 Usage: python scripts/package_submitter.py [--arch x86_64|arm64] [--python 3.12] [--out PATH]
        [--compile-with PYTHON | --no-compile]
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import shutil
 import subprocess
 import sys
@@ -163,6 +168,20 @@ def write_zip(out: Path, site: Path, python: str) -> None:
     partial.replace(out)
 
 
+def manifest_path(out: Path) -> Path:
+    """Where the zip's manifest goes: build/submitter.zip -> build/submitter.json (terraform
+    looks there: lambda.tf's local.submitter_manifest_path)."""
+    return out.with_suffix(".json")
+
+
+def write_manifest(out: Path, arch: str, python: str) -> Path:
+    """What the zip at `out` was built for, for Terraform to deploy it on the same."""
+    path = manifest_path(out)
+    manifest = {"architecture": arch, "python": python, "zip": out.name}
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return path
+
+
 def build(out: Path, arch: str, python: str, compile_with: str | None) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="submitter-zip-") as tmp:
@@ -172,6 +191,7 @@ def build(out: Path, arch: str, python: str, compile_with: str | None) -> Path:
         if compile_with:
             compile_tree(site, compile_with)
         write_zip(out, site, python)
+    write_manifest(out, arch, python)
     return out
 
 

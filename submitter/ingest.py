@@ -232,10 +232,31 @@ def parse_upload(upload: Upload, settings: Settings) -> JobConfig:
     return config
 
 
+# Batch: with propagateTags, a job whose own tags and its job definition's exceed 50 in all FAILS
+# (the ECS task's limit); `aws:` tags do not count, and configs may not use them.
+BATCH_MAX_TAGS = 50
+
+
+def tag_problems(config: JobConfig, settings: Settings) -> list[Problem]:
+    """The config's tags plus the ones the deployment's job definition propagates fit in 50."""
+    room = max(BATCH_MAX_TAGS - settings.definition_tag_count, 0)
+    if len(config.tags) <= room:
+        return []
+    return [
+        Problem(
+            "tags",
+            f"has {len(config.tags)} tags, at most {room} here: the job definition adds "
+            f"{settings.definition_tag_count} to every job and Batch fails a job with more than "
+            f"{BATCH_MAX_TAGS} in all",
+        )
+    ]
+
+
 def deployment_problems(config: JobConfig, settings: Settings) -> list[Problem]:
     """The deployed service reads S3 only, only the buckets it is allowed to, writes outputs only
-    where its job role may write, and asks Batch only for resources its platform offers."""
-    problems = []
+    where its job role may write, asks Batch only for resources its platform offers, and leaves
+    room in the tags for the job definition's."""
+    problems = tag_problems(config, settings)
     for path, uri in (
         ("model.uri", config.model.uri),
         ("input.uri", config.input.uri),

@@ -33,6 +33,8 @@ class Settings:
     lease_seconds: int = DEFAULT_LEASE_SECONDS
     rejected_prefix: str = DEFAULT_REJECTED_PREFIX
     ttl_days: int = DEFAULT_TTL_DAYS
+    # Tags the job definition propagates to every job's tasks (Terraform's count, its tags_all).
+    definition_tag_count: int = 0
 
     @property
     def priorities(self) -> tuple[str, ...]:
@@ -54,6 +56,7 @@ class Settings:
             lease_seconds=_integer(environ, env.SUBMIT_LEASE_SECONDS, DEFAULT_LEASE_SECONDS),
             rejected_prefix=environ.get(env.REJECTED_PREFIX) or DEFAULT_REJECTED_PREFIX,
             ttl_days=_integer(environ, env.RECORD_TTL_DAYS, DEFAULT_TTL_DAYS),
+            definition_tag_count=_integer(environ, env.JOB_DEFINITION_TAG_COUNT, 0),
         )
 
 

@@ -88,6 +88,16 @@ resource "aws_batch_compute_environment" "this" {
 # Batch: job queues (one per priority name)
 # ---------------------------------------------------------------------------------------------
 
+locals {
+  # The blocking reasons Batch lets a time-limit action match (AWS Batch User Guide, "Jobs stuck
+  # in a RUNNABLE status"); config/deployment.py's RUNNABLE_BLOCKED_REASONS, in the same order.
+  runnable_blocked_reasons = [
+    "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+    "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+    "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+  ]
+}
+
 resource "aws_batch_job_queue" "this" {
   for_each = var.queues
 
@@ -103,13 +113,18 @@ resource "aws_batch_job_queue" "this" {
     }
   }
 
-  # A job no compute environment can place (more vCPUs or memory than any instance type) would sit
-  # in RUNNABLE forever; cancel it with a reason the state-change handler records.
-  job_state_time_limit_action {
-    action           = "CANCEL"
-    state            = "RUNNABLE"
-    max_time_seconds = each.value.runnable_timeout_seconds
-    reason           = "batchscore: no compute environment could place the job within ${each.value.runnable_timeout_seconds} s"
+  # A job no compute environment can place would sit in RUNNABLE forever and block the queue.
+  # `reason` is not free text: it is the blocking statusReason Batch must have given the job for
+  # the action to apply, so one action per reason. Batch then fails the job with "Canceled by
+  # JobStateTimeLimit action due to reason: <reason>", which the state-change handler records.
+  dynamic "job_state_time_limit_action" {
+    for_each = local.runnable_blocked_reasons
+    content {
+      action           = "CANCEL"
+      state            = "RUNNABLE"
+      max_time_seconds = each.value.runnable_timeout_seconds
+      reason           = job_state_time_limit_action.value
+    }
   }
 
   tags = merge(local.tags, { Name = "${var.name}-${each.key}" })
@@ -122,10 +137,26 @@ resource "aws_batch_job_queue" "this" {
 locals {
   image = coalesce(var.image_uri, "${aws_ecr_repository.job.repository_url}:${var.image_tag}")
 
+  # The private ECR repository the execution role must be allowed to pull from: the stack's, or
+  # the one var.image_uri names (validated: a private ECR image or an ECR Public one, which is
+  # pulled anonymously and needs no permission).
+  image_ecr = var.image_uri == null ? null : try(regex(
+    "^(?P<account>\\d{12})\\.dkr\\.ecr\\.(?P<region>[a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?/(?P<repository>[^:@]+)",
+    var.image_uri
+  ), null)
+  pull_repository_arns = (
+    var.image_uri == null ? [aws_ecr_repository.job.arn] :
+    local.image_ecr == null ? [] :
+    ["arn:${local.partition}:ecr:${local.image_ecr.region}:${local.image_ecr.account}:repository/${local.image_ecr.repository}"]
+  )
+
   # The same rules, in the same order, as config/retry.py's EVALUATE_ON_EXIT (a test compares
   # them). Batch takes the first match and retries an unmatched failure: the catch-all EXIT is last.
   retry_rules = [
+    # EC2 Spot reclaims and lost hosts: "Host EC2 (instance i-...) terminated."
     { on_status_reason = "Host EC2*", on_exit_code = null, on_reason = null, action = "RETRY" },
+    # Fargate Spot reclaims: "Your Spot Task was interrupted." (Host EC2* does not match it)
+    { on_status_reason = "Your Spot Task was interrupted*", on_exit_code = null, on_reason = null, action = "RETRY" },
     { on_status_reason = null, on_exit_code = "3", on_reason = null, action = "RETRY" },
     { on_status_reason = null, on_exit_code = null, on_reason = "*", action = "EXIT" },
   ]
@@ -169,7 +200,8 @@ resource "aws_batch_job_definition" "this" {
     },
     local.fargate ? {
       fargatePlatformConfiguration = { platformVersion = "LATEST" }
-      networkConfiguration         = { assignPublicIp = "DISABLED" }
+      # A task in a public subnet with no NAT needs a public IP to pull its image (var description).
+      networkConfiguration = { assignPublicIp = var.assign_public_ip ? "ENABLED" : "DISABLED" }
     } : {}
   ))
 

@@ -21,9 +21,20 @@ resource "aws_cloudwatch_event_target" "job_state" {
   rule = aws_cloudwatch_event_rule.job_state.name
   arn  = aws_lambda_function.this["state"].arn
 
+  # EventBridge retries a *delivery* that fails (the Lambda throttled or unavailable, a missing
+  # permission), with exponential backoff and jitter. These are its defaults, written out: a late
+  # state change is harmless (records only move forward), a dropped one leaves a record open.
+  # Once the Lambda has taken the event, Lambda's own asynchronous retries (two) and its
+  # dead-letter queue take over.
   retry_policy {
-    maximum_event_age_in_seconds = 3600
-    maximum_retry_attempts       = 20
+    maximum_event_age_in_seconds = 86400
+    maximum_retry_attempts       = 185
+  }
+
+  # What EventBridge could not deliver lands beside what the Lambdas failed to handle, instead of
+  # being dropped (`batchscore reconcile` repairs the records either way).
+  dead_letter_config {
+    arn = aws_sqs_queue.dead_letters.arn
   }
 }
 
@@ -63,6 +74,11 @@ resource "aws_cloudwatch_event_target" "reconcile" {
     maximum_event_age_in_seconds = 300
     maximum_retry_attempts       = 0
   }
+
+  # A delivery that fails (e.g. a missing permission) is kept where it can be seen.
+  dead_letter_config {
+    arn = aws_sqs_queue.dead_letters.arn
+  }
 }
 
 resource "aws_lambda_permission" "state_from_schedule" {
@@ -73,4 +89,33 @@ resource "aws_lambda_permission" "state_from_schedule" {
   function_name = aws_lambda_function.this["state"].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.reconcile[0].arn
+}
+
+# ---------------------------------------------------------------------------------------------
+# Events: EventBridge may write what it could not deliver to the dead-letter queue
+# ---------------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "dead_letters" {
+  statement {
+    sid       = "UndeliveredEvents"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letters.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    # Only this stack's rules.
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = concat([aws_cloudwatch_event_rule.job_state.arn], aws_cloudwatch_event_rule.reconcile[*].arn)
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "dead_letters" {
+  queue_url = aws_sqs_queue.dead_letters.id
+  policy    = data.aws_iam_policy_document.dead_letters.json
 }

@@ -58,17 +58,25 @@ resource "aws_iam_instance_profile" "batch_instance" {
 # ---------------------------------------------------------------------------------------------
 
 data "aws_iam_policy_document" "job_execution" {
-  statement {
-    sid       = "PullJobImage"
-    actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
-    resources = [aws_ecr_repository.job.arn]
+  # The job's image: the stack's repository, or the private ECR repository var.image_uri names
+  # (an ECR Public image needs neither statement).
+  dynamic "statement" {
+    for_each = length(local.pull_repository_arns) > 0 ? ["PullJobImage"] : []
+    content {
+      sid       = statement.value
+      actions   = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+      resources = local.pull_repository_arns
+    }
   }
 
-  statement {
-    sid = "RegistryLogin"
-    # GetAuthorizationToken has no resource type: AWS requires "*".
-    actions   = ["ecr:GetAuthorizationToken"]
-    resources = ["*"]
+  dynamic "statement" {
+    for_each = length(local.pull_repository_arns) > 0 ? ["RegistryLogin"] : []
+    content {
+      sid = statement.value
+      # GetAuthorizationToken has no resource type: AWS requires "*".
+      actions   = ["ecr:GetAuthorizationToken"]
+      resources = ["*"]
+    }
   }
 
   statement {

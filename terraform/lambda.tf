@@ -4,6 +4,13 @@
 
 locals {
   submitter_zip = coalesce(var.submitter_zip, "${path.module}/../build/submitter.zip")
+  # What `make package ARCH=...` built the zip for, written beside it (build/submitter.json,
+  # scripts/package_submitter.py); absent (a placeholder zip): nothing is known.
+  submitter_manifest_path = "${trimsuffix(local.submitter_zip, ".zip")}.json"
+  submitter_manifest      = fileexists(local.submitter_manifest_path) ? jsondecode(file(local.submitter_manifest_path)) : {}
+  packaged_architecture   = lookup(local.submitter_manifest, "architecture", null)
+  # One setting: var.lambda_architecture, or else what the zip was built for, or else x86_64.
+  lambda_architecture = coalesce(var.lambda_architecture, local.packaged_architecture, "x86_64")
 
   lambdas = {
     ingest = {
@@ -30,6 +37,9 @@ locals {
     BATCHSCORE_RECORD_TTL_DAYS = tostring(var.record_ttl_days)
     # The lease outlives an ingest invocation by a margin and no more (submitter/settings.py).
     BATCHSCORE_SUBMIT_LEASE_SECONDS = tostring(local.lambdas.ingest.timeout + local.lease_margin_seconds)
+    # propagate_tags: the definition's tags (the provider's default_tags included) go on every
+    # job's tasks beside the config's, and Batch fails a job with more than 50 in all.
+    BATCHSCORE_JOB_DEFINITION_TAG_COUNT = tostring(length(aws_batch_job_definition.this.tags_all))
   }
   lease_margin_seconds = 10
 }
@@ -61,7 +71,7 @@ resource "aws_lambda_function" "this" {
   source_code_hash = filebase64sha256(local.submitter_zip)
   timeout          = each.value.timeout
   memory_size      = 256
-  architectures    = ["x86_64"]
+  architectures    = [local.lambda_architecture]
 
   reserved_concurrent_executions = coalesce(var.lambda_reserved_concurrency, -1)
 
@@ -83,6 +93,14 @@ resource "aws_lambda_function" "this" {
   }
 
   tags = local.tags
+
+  lifecycle {
+    # pydantic-core is a compiled wheel: a zip built for the other architecture fails at import.
+    precondition {
+      condition     = local.packaged_architecture == null || local.packaged_architecture == local.lambda_architecture
+      error_message = "${local.submitter_zip} was built for ${coalesce(local.packaged_architecture, "?")} (make package ARCH=...), but lambda_architecture is ${local.lambda_architecture}: rebuild it with ARCH=${local.lambda_architecture}, or leave lambda_architecture unset to follow the zip."
+    }
+  }
 
   depends_on = [aws_iam_role_policy.this]
 }

@@ -15,6 +15,6 @@ locals {
   tags = merge({ "batchscore:stack" = var.name }, var.tags)
 }
 
-provider "aws" {
-  region = var.region
-}
+# No provider block here: a module that configures its own provider cannot be used with count,
+# for_each or depends_on, and the region, credentials and endpoints are the caller's to choose
+# (examples/minimal configures one; terraform test uses a mock_provider).

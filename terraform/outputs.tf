@@ -81,7 +81,7 @@ output "state_function_name" {
 }
 
 output "dead_letter_queue_url" {
-  description = "SQS queue holding events both Lambdas failed to handle."
+  description = "SQS queue holding events both Lambdas failed to handle and events EventBridge could not deliver."
   value       = aws_sqs_queue.dead_letters.url
 }
 

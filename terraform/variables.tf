@@ -13,12 +13,6 @@ variable "name" {
   }
 }
 
-variable "region" {
-  description = "AWS region of the stack."
-  type        = string
-  default     = "eu-west-1"
-}
-
 variable "tags" {
   description = "Tags for every resource (merged into each resource's own tags)."
   type        = map(string)
@@ -60,6 +54,12 @@ variable "vpc_id" {
   description = "VPC of the subnets; used only to create the egress-only security group when security_group_ids is empty."
   type        = string
   default     = null
+}
+
+variable "assign_public_ip" {
+  description = "FARGATE only: give each job's task a public IP. Set true in public subnets without a NAT gateway (a default VPC): there a task reaches ECR, S3, DynamoDB and CloudWatch Logs only through a public IP, and without one it cannot pull its image. Leave false in private subnets with a NAT gateway or VPC endpoints. Ignored for EC2 (instances follow their subnet's setting)."
+  type        = bool
+  default     = false
 }
 
 variable "batch_service_role_arn" {
@@ -128,9 +128,17 @@ variable "queues" {
 # ---------------------------------------------------------------------------------------------
 
 variable "image_uri" {
-  description = "Container image of the job; null: the stack's ECR repository at image_tag."
+  description = "Container image of the job, with a tag or digest; null: the stack's ECR repository at image_tag. A private ECR image (any account or region: the job execution role is allowed to pull from that repository; another account's repository policy must allow it too) or an ECR Public image (public.ecr.aws, pulled anonymously). Other registries are refused: the stack gives the execution role no credentials for them."
   type        = string
   default     = null
+
+  validation {
+    condition = var.image_uri == null || can(regex(
+      "^(\\d{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?|public\\.ecr\\.aws)/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[a-f0-9]{64})$",
+      coalesce(var.image_uri, "-")
+    ))
+    error_message = "image_uri must be an ECR image (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY or public.ecr.aws/...) with a :tag or @sha256: digest: the execution role can pull nothing else."
+  }
 }
 
 variable "image_tag" {
@@ -220,6 +228,17 @@ variable "submitter_zip" {
   description = "Path of the Lambda bundle; null: build/submitter.zip at the repository root."
   type        = string
   default     = null
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the Lambdas: x86_64 or arm64 (Graviton). null: what the bundle was built for (`make package ARCH=...` records it in build/submitter.json), x86_64 if nothing is recorded. A value that disagrees with the bundle stops the plan."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_architecture == null || contains(["x86_64", "arm64"], coalesce(var.lambda_architecture, "x86_64"))
+    error_message = "lambda_architecture must be x86_64 or arm64 (Lambda's two architectures)."
+  }
 }
 
 variable "lambda_runtime" {

@@ -35,6 +35,7 @@ from config.deployment import DEFAULT_QUEUE_COMPUTE_ENVIRONMENTS, DEFAULT_QUEUE_
 from config.retry import EXIT_TRANSIENT
 from submitter.local import jobs
 from submitter.local.jobs import RUNNING, Job, JobDefinition, JobQueue
+from submitter.local.retry import rules_problem
 from submitter.local.scheduler import EventHandler, LogHandler, Scheduler
 
 JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
@@ -191,6 +192,8 @@ class LocalBatch:
         strategy = dict(retryStrategy or definition.retry_strategy or {}) or None
         if strategy and not 1 <= int(strategy.get("attempts", 1)) <= MAX_ATTEMPTS:
             raise fail(f"retryStrategy.attempts must be between 1 and {MAX_ATTEMPTS}")
+        if problem := rules_problem((strategy or {}).get("evaluateOnExit")):
+            raise fail(problem)
         timeout_seconds = (timeout or {}).get("attemptDurationSeconds", definition.timeout_seconds)
         if timeout_seconds is not None and timeout_seconds < self._min_timeout:
             raise fail(f"timeout.attemptDurationSeconds must be at least {self._min_timeout:g}")

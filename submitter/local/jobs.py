@@ -44,6 +44,10 @@ def host_terminated(instance_id: str = INSTANCE_ID) -> str:
     return f"Host EC2 (instance {instance_id}) terminated."
 
 
+# The status reason of a Fargate Spot task reclaimed by AWS (ECS's stoppedReason).
+SPOT_TASK_INTERRUPTED = "Your Spot Task was interrupted."
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 

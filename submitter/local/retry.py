@@ -5,15 +5,29 @@ and the first whose present conditions *all* match decides; a failure no rule ma
 nothing is retried once `attempts` attempts have run. A pattern is an exact string or, ending in
 `*`, a prefix. A value the attempt does not have (no exit code after a spot reclaim, no container
 reason after a plain exit) is compared as the empty string, so the catch-all `*` matches it.
+
+`rules_problem` refuses what Batch refuses at RegisterJobDefinition / SubmitJob (API reference,
+EvaluateOnExit): at most 5 rules, each with an action and at least one condition; `onStatusReason`
+and `onReason` up to 512 letters, digits, periods, colons and white space, `onExitCode` up to 512
+digits, each optionally ending in `*`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 RETRY = "RETRY"
 EXIT = "EXIT"
+
+MAX_RULES = 5
+CONDITIONS = ("onStatusReason", "onReason", "onExitCode")
+PATTERNS = {
+    "onStatusReason": re.compile(r"[A-Za-z0-9.: \t]{0,511}[A-Za-z0-9.: \t*]?"),
+    "onReason": re.compile(r"[A-Za-z0-9.: \t]{0,511}[A-Za-z0-9.: \t*]?"),
+    "onExitCode": re.compile(r"[0-9]{0,511}[0-9*]?"),
+}
 
 
 def glob_matches(pattern: str, value: str) -> bool:
@@ -21,6 +35,23 @@ def glob_matches(pattern: str, value: str) -> bool:
     if pattern.endswith("*"):
         return value.startswith(pattern[:-1])
     return value == pattern
+
+
+def rules_problem(rules: Sequence[Mapping[str, str]] | None) -> str | None:
+    """What Batch would say about these evaluateOnExit rules, or None when it takes them."""
+    rules = rules or ()
+    if len(rules) > MAX_RULES:
+        return f"retryStrategy.evaluateOnExit: at most {MAX_RULES} rules, got {len(rules)}"
+    for index, rule in enumerate(rules):
+        where = f"retryStrategy.evaluateOnExit[{index}]"
+        if str(rule.get("action", "")).upper() not in (RETRY, EXIT):
+            return f"{where}.action must be RETRY or EXIT"
+        if not any(field in rule for field in CONDITIONS):
+            return f"{where}: needs onStatusReason, onReason or onExitCode"
+        for field in CONDITIONS:
+            if field in rule and not PATTERNS[field].fullmatch(str(rule[field])):
+                return f"{where}.{field}: {rule[field]!r} is not a pattern Batch accepts"
+    return None
 
 
 def rule_matches(

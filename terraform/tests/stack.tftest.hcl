@@ -120,9 +120,21 @@ run "queues_follow_priorities_and_compute_order" {
   assert {
     condition = alltrue([
       for queue in aws_batch_job_queue.this :
-      queue.job_state_time_limit_action[0].action == "CANCEL" && queue.job_state_time_limit_action[0].state == "RUNNABLE"
+      alltrue([for action in queue.job_state_time_limit_action : action.action == "CANCEL" && action.state == "RUNNABLE" && action.max_time_seconds == 3600])
     ])
-    error_message = "Every queue must cancel jobs stuck in RUNNABLE."
+    error_message = "Every queue must cancel jobs stuck in RUNNABLE after runnable_timeout_seconds (one hour by default)."
+  }
+
+  assert {
+    condition = alltrue([
+      for queue in aws_batch_job_queue.this :
+      [for action in queue.job_state_time_limit_action : action.reason] == [
+        "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+        "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+        "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+      ]
+    ])
+    error_message = "One time-limit action per blocking status reason Batch documents (the reason is what Batch matches, not free text)."
   }
 }
 
@@ -169,10 +181,11 @@ run "job_definition_runs_batch_mode_with_shared_retry_rules" {
       [rule.on_status_reason, rule.on_exit_code, rule.on_reason, upper(rule.action)]
       ]) == jsonencode([
       ["Host EC2*", null, null, "RETRY"],
+      ["Your Spot Task was interrupted*", null, null, "RETRY"],
       [null, "3", null, "RETRY"],
       [null, null, "*", "EXIT"],
     ])
-    error_message = "Retry rules: spot reclaim RETRY, exit 3 RETRY, catch-all EXIT last (config/retry.py)."
+    error_message = "Retry rules: EC2 and Fargate spot reclaims RETRY, exit 3 RETRY, catch-all EXIT last (config/retry.py)."
   }
 
   assert {
@@ -317,6 +330,25 @@ run "fargate_variant" {
     condition     = aws_batch_job_definition.this.platform_capabilities == toset(["FARGATE"]) && length(aws_iam_instance_profile.batch_instance) == 0
     error_message = "FARGATE: Fargate job definition, no EC2 instance profile."
   }
+
+  assert {
+    condition     = jsondecode(aws_batch_job_definition.this.container_properties).networkConfiguration.assignPublicIp == "DISABLED"
+    error_message = "FARGATE: no public IP unless assign_public_ip asks for one (private subnets with NAT or endpoints)."
+  }
+}
+
+run "fargate_in_public_subnets_gets_a_public_ip" {
+  command = plan
+
+  variables {
+    compute_type     = "FARGATE"
+    assign_public_ip = true
+  }
+
+  assert {
+    condition     = jsondecode(aws_batch_job_definition.this.container_properties).networkConfiguration.assignPublicIp == "ENABLED"
+    error_message = "assign_public_ip = true: Fargate tasks get a public IP (public subnets without NAT, e.g. a default VPC)."
+  }
 }
 
 run "queue_compute_order_is_validated" {
@@ -327,4 +359,138 @@ run "queue_compute_order_is_validated" {
   }
 
   expect_failures = [var.queues]
+}
+
+run "lambda_architecture_defaults_to_x86_64_without_a_recorded_build" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for fn in aws_lambda_function.this : fn.architectures == tolist(["x86_64"])])
+    error_message = "A bundle with no build/submitter.json (a placeholder) deploys as x86_64."
+  }
+}
+
+run "lambda_architecture_follows_the_bundle_make_package_built" {
+  command = plan
+
+  variables {
+    # tests/fixtures/arm64/submitter.json: what `make package ARCH=arm64` writes beside the zip
+    submitter_zip = "tests/fixtures/arm64/submitter.zip"
+  }
+
+  assert {
+    condition     = alltrue([for fn in aws_lambda_function.this : fn.architectures == tolist(["arm64"])])
+    error_message = "lambda_architecture unset: the Lambdas run on the architecture the zip was built for."
+  }
+}
+
+run "lambda_architecture_that_disagrees_with_the_bundle_stops_the_plan" {
+  command = plan
+
+  variables {
+    submitter_zip       = "tests/fixtures/arm64/submitter.zip"
+    lambda_architecture = "x86_64"
+  }
+
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "lambda_architecture_is_validated" {
+  command = plan
+
+  variables {
+    lambda_architecture = "aarch64"
+  }
+
+  expect_failures = [var.lambda_architecture]
+}
+
+run "undelivered_events_go_to_the_dead_letter_queue" {
+  command = apply
+
+  variables {
+    reconcile_schedule = "rate(15 minutes)"
+  }
+
+  assert {
+    condition = alltrue([
+      for target in [aws_cloudwatch_event_target.job_state, aws_cloudwatch_event_target.reconcile[0]] :
+      length(target.dead_letter_config) == 1 && target.dead_letter_config[0].arn == aws_sqs_queue.dead_letters.arn
+    ])
+    error_message = "Every EventBridge target writes what it could not deliver to the dead-letter queue."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.job_state.retry_policy[0].maximum_event_age_in_seconds == 86400 && aws_cloudwatch_event_target.job_state.retry_policy[0].maximum_retry_attempts == 185
+    error_message = "State changes: EventBridge's full retry window (24 h, 185 attempts): a late event is harmless."
+  }
+
+  assert {
+    condition = (
+      aws_sqs_queue_policy.dead_letters.queue_url == aws_sqs_queue.dead_letters.id
+      && one(data.aws_iam_policy_document.dead_letters.statement[0].principals).identifiers == toset(["events.amazonaws.com"])
+      && toset(one(data.aws_iam_policy_document.dead_letters.statement[0].condition).values) == toset([aws_cloudwatch_event_rule.job_state.arn, aws_cloudwatch_event_rule.reconcile[0].arn])
+    )
+    error_message = "EventBridge may send to the dead-letter queue for this stack's rules only."
+  }
+}
+
+run "execution_role_pulls_the_stacks_repository_by_default" {
+  command = apply
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.job_execution.statement : s.resources if s.sid == "PullJobImage"]) == toset([aws_ecr_repository.job.arn])
+    error_message = "By default the execution role pulls from the stack's repository only."
+  }
+}
+
+run "execution_role_pulls_the_ecr_repository_image_uri_names" {
+  command = apply
+
+  variables {
+    image_uri = "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/scorer@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.job_execution.statement : s.resources if s.sid == "PullJobImage"]) == toset(["arn:aws:ecr:us-east-1:210987654321:repository/team/scorer"])
+    error_message = "An image_uri in another ECR repository: the execution role may pull from that repository (and only it)."
+  }
+
+  assert {
+    condition     = jsondecode(aws_batch_job_definition.this.container_properties).image == "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/scorer@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    error_message = "The job definition runs image_uri."
+  }
+}
+
+run "an_ecr_public_image_needs_no_pull_permission" {
+  command = apply
+
+  variables {
+    image_uri = "public.ecr.aws/acme/scorer:1.0"
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.job_execution.statement : s if contains(["PullJobImage", "RegistryLogin"], s.sid)]) == 0
+    error_message = "ECR Public is pulled anonymously: no ECR permission at all."
+  }
+}
+
+run "an_image_the_execution_role_cannot_pull_is_refused" {
+  command = plan
+
+  variables {
+    image_uri = "docker.io/library/python:3.12"
+  }
+
+  expect_failures = [var.image_uri]
+}
+
+run "an_image_without_a_tag_or_digest_is_refused" {
+  command = plan
+
+  variables {
+    image_uri = "210987654321.dkr.ecr.us-east-1.amazonaws.com/team/scorer"
+  }
+
+  expect_failures = [var.image_uri]
 }

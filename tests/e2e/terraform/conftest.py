@@ -1,4 +1,5 @@
-"""The `stack` fixture: the root config applied to a moto server once per module."""
+"""The `stack` fixture: terraform/examples/minimal (what the README applies) applied to a moto
+server once per module."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from collections.abc import Iterator
 import pytest
 import requests
 from terraform_stack import (
+    EXAMPLE,
     PROVIDER_OVERRIDE,
     REGION,
     ROOT,
     SERVICES,
     Stack,
     free_port,
+    module_override,
     placeholder_zip,
     prepare_account,
     terraform,
@@ -28,12 +31,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     from moto.iam.models import iam_backends
     from moto.server import ThreadedMotoServer
 
-    workdir = tmp_path_factory.mktemp("terraform") / "stack"
+    # The layout the README's steps use: the repository's terraform/ (the example's module source
+    # is ../..) beside build/submitter.zip, the Lambda bundle's default path.
+    root = tmp_path_factory.mktemp("terraform")
     shutil.copytree(
         ROOT / "terraform",
-        workdir,
-        ignore=shutil.ignore_patterns(".terraform", "tests", "examples", "*.tfstate*"),
+        root / "terraform",
+        ignore=shutil.ignore_patterns(".terraform", "tests", "*.tfstate*", "*override.tf"),
     )
+    workdir = root / "terraform" / EXAMPLE
+    placeholder_zip(root / "build")
     env = terraform_env()
 
     # The instance role attaches AmazonEC2ContainerServiceforEC2Role: moto must know AWS's policies.
@@ -51,19 +58,20 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         requests.post(
             f"{endpoint}/moto-api/config", json={"batch": {"use_docker": False}}, timeout=10
         )
+        # The example as the README applies it; the emulator's endpoints and what moto lacks
+        # come in one test-only override file (Terraform merges it into the example's blocks).
         endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in SERVICES)
-        (workdir / "provider_override.tf").write_text(
-            PROVIDER_OVERRIDE.format(region=REGION, endpoints=endpoints)
+        module = module_override(prepare_account(Stack(endpoint, {})))
+        (workdir / "e2e_override.tf").write_text(
+            PROVIDER_OVERRIDE.format(region=REGION, endpoints=endpoints) + module
         )
-        variables = prepare_account(Stack(endpoint, {}))
-        variables["submitter_zip"] = str(placeholder_zip(workdir.parent))
-        variables["region"] = REGION
-        (workdir / "e2e.auto.tfvars.json").write_text(json.dumps(variables))
 
-        terraform(workdir, env, "init", "-backend=false", "-input=false")
+        terraform(workdir, env, "init", "-input=false")
         terraform(workdir, env, "apply", "-auto-approve", "-input=false")
         outputs = json.loads(terraform(workdir, env, "output", "-json"))
-        yield Stack(endpoint, {name: output["value"] for name, output in outputs.items()})
+        yield Stack(
+            endpoint, {name: output["value"] for name, output in outputs.items()}, workdir, env
+        )
     finally:
         server.stop()
         if previous is None:

@@ -1,19 +1,21 @@
 """Helpers of the end-to-end test (a module of its own, not conftest.py: `from conftest import`
 is ambiguous across test folders).
 
-The Terraform stack applied to a moto server: one apply per module (about a minute and a half,
-most of it the provider waiting on job queues, S3 lifecycle rules and SQS).
+The example the README tells users to apply (terraform/examples/minimal) applied to a moto
+server: one apply per module (about a minute and a half, most of it the provider waiting on job
+queues, S3 lifecycle rules and SQS).
 
-The production files stay untouched: the root config is copied to a temporary directory and a
-test-only `provider_override.tf` points the provider at the emulator. moto needs a network, a
-Batch service role and AWS's managed policies, which a real account has; the fixture creates the
-first two and loads the third.
+The production files stay untouched: terraform/ is copied to a temporary directory and a
+test-only `e2e_override.tf` beside the example points its provider at the emulator and gives the
+module what moto lacks and a real account has (a Batch service role: AWS would use its
+service-linked one; AWS's managed policies are loaded by the fixture).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import zipfile
@@ -25,6 +27,7 @@ import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
+EXAMPLE = "examples/minimal"  # under terraform/: what the README's "Deploy to AWS" applies
 REGION = "eu-west-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 # Every service the stack's resources live in (the provider has no single endpoint setting).
@@ -49,10 +52,19 @@ provider "aws" {{
 """
 
 
+MODULE_OVERRIDE = """\
+module "batchscore" {{
+{arguments}
+}}
+"""
+
+
 @dataclass(frozen=True)
 class Stack:
     endpoint: str
     outputs: dict[str, Any]
+    workdir: Path | None = None  # where `terraform apply` ran (the example)
+    env: dict[str, str] | None = None  # the environment terraform ran with
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **CREDENTIALS)
@@ -92,10 +104,9 @@ def terraform(workdir: Path, env: dict[str, str], *args: str) -> str:
 
 
 def prepare_account(stack: Stack) -> dict[str, Any]:
-    """What a real account has before the apply: subnets, a security group, a role for Batch."""
-    ec2 = stack.client("ec2")
-    subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
-    group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+    """What a real account has before the apply and moto lacks: a role Batch can use (moto
+    refuses a compute environment without one; AWS uses its service-linked role). The default
+    VPC and its subnets, which the example looks up, moto has."""
     trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -110,20 +121,27 @@ def prepare_account(stack: Stack) -> dict[str, Any]:
     role = stack.client("iam").create_role(
         RoleName="e2e-batch-service", AssumeRolePolicyDocument=json.dumps(trust)
     )["Role"]["Arn"]
-    return {
-        "subnet_ids": subnets,
-        "security_group_ids": [group],
-        "batch_service_role_arn": role,
-        "force_destroy": True,
-    }
+    return {"batch_service_role_arn": role, "force_destroy": True}
+
+
+def module_override(arguments: dict[str, Any]) -> str:
+    """An override of the example's `module "batchscore"` block setting `arguments`."""
+    lines = [f"  {name} = {json.dumps(value)}" for name, value in arguments.items()]
+    return MODULE_OVERRIDE.format(arguments="\n".join(lines))
 
 
 def placeholder_zip(directory: Path) -> Path:
-    """moto stores the Lambda code but never runs it: any zip will do when none was built."""
+    """`make package`'s output where the root module looks for it by default
+    (`directory`/submitter.zip): moto stores the Lambda code but never runs it, so a placeholder
+    stands in when none was built."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "submitter.zip"
     built = ROOT / "build" / "submitter.zip"
     if built.exists():
-        return built
-    path = directory / "submitter.zip"
+        shutil.copyfile(built, path)
+        if built.with_suffix(".json").exists():  # what it was built for (lambda_architecture)
+            shutil.copyfile(built.with_suffix(".json"), path.with_suffix(".json"))
+        return path
     with zipfile.ZipFile(path, "w") as bundle:
         bundle.writestr("submitter/__init__.py", "")
     return path

@@ -1,6 +1,7 @@
-"""End to end: `terraform apply` of the root config to a moto server, then what it created, read
-back through the AWS APIs, and the pipeline driven on it (upload -> ingest handler -> the job as
-the registered job definition runs it -> SUCCEEDED record, output, manifest)."""
+"""End to end: `terraform apply` of terraform/examples/minimal (what the README applies) to a moto
+server, then what it created, read back through the AWS APIs and the outputs the README reads, and
+the pipeline driven on it (upload -> ingest handler -> the job as the registered job definition
+runs it -> SUCCEEDED record, output, manifest)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from terraform_stack import REGION, ROOT, Stack
+from terraform_stack import REGION, ROOT, Stack, terraform
 from typer.testing import CliRunner
 
 from config import env, records, retry
 from config.deployment import DEFAULT_QUEUE_PRIORITIES
 from submitter.cli.entrypoint import app as cli_app
+from submitter.cli.target import terraform_variables
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -151,6 +153,31 @@ def test_lambdas_and_state_rule_are_wired(stack: Stack):
     assert sorted(pattern["detail"]["jobQueue"]) == sorted(stack.outputs["queue_arns"].values())
     (target,) = events.list_targets_by_rule(Rule="batchscore-job-state")["Targets"]
     assert target["Arn"] == state["FunctionArn"]
+
+
+def test_the_outputs_the_readme_reads_come_from_the_example(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+):
+    """README "Deploy to AWS": `terraform output -raw ecr_repository_url` in the example, then
+    `batchscore` with BATCHSCORE_TERRAFORM_DIR=$PWD (its `environment` and `job_log_group`)."""
+    assert stack.workdir is not None
+    assert stack.workdir.name == "minimal"
+    url = terraform(stack.workdir, stack.env or {}, "output", "-raw", "ecr_repository_url")
+    (repository,) = stack.client("ecr").describe_repositories()["repositories"]
+    assert url == repository["repositoryUri"]
+
+    variables = terraform_variables(stack.workdir)
+    assert variables[env.TABLE_NAME] == stack.outputs["table_name"]
+    assert variables[env.LOG_GROUP] == stack.outputs["job_log_group"]
+    for name in (env.TABLE_NAME, env.QUEUES, env.JOBS_BUCKET, env.JOB_DEFINITION):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(env.TERRAFORM_DIR, str(stack.workdir))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    result = CliRunner().invoke(cli_app, ["list", "--json"])
+    assert result.exit_code == 0, result.output
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -104,3 +105,23 @@ def test_every_bucket_allowed_when_the_allow_list_is_empty(aws: Aws) -> None:
         aws, "jobs/open.json", valid_config(input={"uri": "s3://anywhere/in.parquet"})
     )
     assert outcome.action == "submitted"
+
+
+def test_tags_must_leave_room_for_the_job_definitions(aws: Aws) -> None:
+    """propagate_tags: Batch fails a job whose tags and its job definition's exceed 50."""
+    tagged = dataclasses.replace(
+        aws, settings=dataclasses.replace(aws.settings, definition_tag_count=3)
+    )
+    too_many = {f"k{i}": "v" for i in range(48)}
+
+    outcome = ingest_one(tagged, "jobs/tagged.json", valid_config(tags=too_many))
+
+    assert outcome.action == "rejected"
+    assert outcome.reason.startswith("tags: has 48 tags, at most 47 here")
+    record = records.get_record(aws.ddb, aws.settings.table, outcome.job_id)
+    assert record["problems"][0]["path"] == "tags"
+    assert aws.all_batch_jobs() == []
+
+    fits = {f"k{i}": "v" for i in range(47)}
+    outcome = ingest_one(tagged, "jobs/fits.json", valid_config(job_id="fits-1", tags=fits))
+    assert outcome.action != "rejected", outcome.reason

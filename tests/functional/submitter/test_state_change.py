@@ -9,6 +9,7 @@ import pytest
 from submitter_helpers import TABLE, load_event
 
 from config import records
+from config.deployment import runnable_cancelled_reason
 from config.status import JobStatus
 from submitter.state_change import handle_event
 
@@ -101,6 +102,20 @@ def test_failed_records_reason_exit_code_and_attempts(
     assert after.get("exit_code") == exit_code
     assert after["attempts"] == attempts
     assert after["history"][-1]["status"] == "FAILED"
+
+
+def test_a_job_its_queue_cancelled_in_runnable_fails_with_batchs_words(ddb: Any) -> None:
+    """The queue's jobStateTimeLimitAction (terraform/batch.tf, one per blocking reason): Batch
+    fails the job before any attempt, and the record keeps Batch's reason as written (the README's
+    troubleshooting quotes it)."""
+    open_record(ddb)
+    assert send(ddb, "batch-failed-runnable-time-limit.json").applied
+    after = record(ddb)
+    assert after["status"] == "FAILED"
+    assert after["status_reason"] == runnable_cancelled_reason(
+        "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT"
+    )
+    assert after.get("exit_code") is None
 
 
 def test_failed_straight_from_submitted(ddb: Any) -> None:

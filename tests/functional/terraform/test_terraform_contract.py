@@ -84,7 +84,7 @@ class _Recording(dict):
 
     def get(self, key, default=None):
         self.read.add(key)
-        return {env.QUEUES: "high,normal,low"}.get(key, "1")
+        return {env.QUEUES: "high,normal,low", env.PLATFORM: "EC2"}.get(key, "1")
 
 
 def test_lambda_environment_carries_what_the_submitter_reads(hcl_locals):

@@ -33,9 +33,9 @@ def test_check_fails_on_a_stale_table_and_the_generator_mends_it(tmp_path: Path)
     # GIVEN a variable whose description changed without regenerating the README
     directory = copy_of_terraform(tmp_path)
     variables = directory / "variables.tf"
-    old = "AWS region of the stack."
+    old = "Days CloudWatch keeps the Lambdas' and jobs' logs."
     assert old in variables.read_text()
-    variables.write_text(variables.read_text().replace(old, "Region | of the stack."))
+    variables.write_text(variables.read_text().replace(old, "Days | of logs."))
 
     # THEN --check fails and leaves the README alone
     readme_before = (directory / "README.md").read_text()
@@ -47,7 +47,7 @@ def test_check_fails_on_a_stale_table_and_the_generator_mends_it(tmp_path: Path)
     # AND regenerating puts the new description in its row (a `|` escaped), then --check passes
     assert run_docs("--terraform-dir", str(directory)).returncode == 0
     readme = (directory / "README.md").read_text()
-    assert '| `region` | `string` | `"eu-west-1"` | Region \\| of the stack. |' in readme
+    assert "| `log_retention_days` | `number` | `30` | Days \\| of logs. |" in readme
     assert run_docs("--check", "--terraform-dir", str(directory)).returncode == 0
 
 

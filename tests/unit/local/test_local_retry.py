@@ -3,13 +3,14 @@
 import pytest
 
 from config.retry import EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT, retry_strategy
-from submitter.local.jobs import host_terminated
+from submitter.local.jobs import SPOT_TASK_INTERRUPTED, host_terminated
 from submitter.local.retry import (
     EXIT,
     RETRY,
     glob_matches,
     retry_action,
     rule_matches,
+    rules_problem,
     should_retry,
 )
 
@@ -64,6 +65,7 @@ def test_first_matching_rule_wins_and_no_match_means_retry():
         (1, "Essential container in task exited", False),  # the catch-all EXIT
         (137, "Essential container in task exited", False),
         (None, host_terminated("i-0123"), True),  # spot reclaim
+        (None, SPOT_TASK_INTERRUPTED, True),  # Fargate Spot reclaim
     ],
 )
 def test_the_shared_strategy(exit_code, status_reason, expected):
@@ -84,3 +86,26 @@ def test_without_a_catch_all_an_unmatched_failure_is_retried():
     assert should_retry(strategy, 1, exit_code=1)
     assert not should_retry(strategy, 1, exit_code=EXIT_PERMANENT)
     assert EXIT_OK == 0
+
+
+@pytest.mark.parametrize(
+    ("rules", "problem"),
+    [
+        (retry_strategy(3)["evaluateOnExit"], None),
+        ([{"onStatusReason": "Your Spot Task was interrupted.", "action": "retry"}], None),
+        ([{"onReason": "*", "action": "EXIT"}] * 6, "at most 5 rules"),
+        ([{"onStatusReason": "Host EC2 (instance*", "action": "RETRY"}], "not a pattern"),
+        ([{"onStatusReason": "Host*EC2", "action": "RETRY"}], "not a pattern"),  # * only last
+        ([{"onExitCode": "3x", "action": "RETRY"}], "not a pattern"),
+        ([{"onReason": "x" * 513, "action": "EXIT"}], "not a pattern"),
+        ([{"action": "EXIT"}], "needs onStatusReason"),
+        ([{"onExitCode": "3", "action": "IGNORE"}], "must be RETRY or EXIT"),
+    ],
+)
+def test_rules_batch_would_refuse_are_refused(rules, problem):
+    found = rules_problem(rules)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert problem in found

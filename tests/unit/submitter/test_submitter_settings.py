@@ -43,3 +43,12 @@ def test_from_env() -> None:
 def test_from_env_names_the_missing_variable() -> None:
     with pytest.raises(DeploymentSettingError, match=env.TABLE_NAME):
         Settings.from_env({env.JOB_DEFINITION: "jd", env.QUEUES: "normal"})
+
+
+def test_the_job_definitions_tag_count_comes_from_the_deployment() -> None:
+    base = {env.TABLE_NAME: "jobs", env.JOB_DEFINITION: "arn:jd", env.QUEUES: "normal"}
+
+    assert Settings.from_env(base).definition_tag_count == 0
+    assert Settings.from_env({**base, env.JOB_DEFINITION_TAG_COUNT: "3"}).definition_tag_count == 3
+    with pytest.raises(DeploymentSettingError, match=env.JOB_DEFINITION_TAG_COUNT):
+        Settings.from_env({**base, env.JOB_DEFINITION_TAG_COUNT: "three"})
