@@ -10,7 +10,6 @@ import io
 import json
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote_plus
@@ -220,9 +219,7 @@ def upload_model_and_input(stack: Stack) -> tuple[str, str, int]:
     return f"s3://{bucket}/models/e2e.skops", f"s3://{bucket}/inputs/e2e/part-0.parquet", len(frame)
 
 
-def test_pipeline_runs_on_what_terraform_created(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
-):
+def test_pipeline_runs_on_what_terraform_created(stack: Stack, monkeypatch: pytest.MonkeyPatch):
     # moto applies a bucket policy's Deny without reading its Condition, so the TLS-only policy
     # (checked above) would refuse every object call over the emulator's plain HTTP.
     for output in ("jobs_bucket", "models_bucket", "results_bucket"):

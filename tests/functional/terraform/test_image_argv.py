@@ -6,7 +6,9 @@ the same join the local Batch runs)."""
 
 from __future__ import annotations
 
-from terraform_hcl import job_definition_command
+import re
+
+from terraform_hcl import job_definition_command, job_definition_container
 
 from job.cli import parser
 from submitter.local import image, jobs
@@ -41,3 +43,11 @@ def test_the_image_finds_python_and_the_job_package():
 
 def test_the_local_batch_registers_the_terraform_command():
     assert list(jobs.default_job_definition().command) == job_definition_command()
+
+
+def test_the_job_gets_an_init_process_to_forward_sigterm():
+    # Python as PID 1 has no default action for SIGTERM; the job handles it (exit 3), and an
+    # init process as PID 1 forwards it (and reaps children).
+    assert re.search(
+        r"linuxParameters\s*=\s*\{\s*initProcessEnabled\s*=\s*true\s*\}", job_definition_container()
+    )
