@@ -24,6 +24,7 @@ import json
 import posixpath
 import re
 import shlex
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -119,10 +120,17 @@ class Image:
                     )
         return {workdir.rstrip("/") or "/": str(self.context)}
 
-    def env(self, host: Mapping[str, str]) -> dict[str, str]:
-        """The final stage's ENV with the image's paths mapped to this machine's; `$VAR`s
-        expand against the host's value where the base image's would be."""
-        paths = {**self.context_paths(), **self.stage_copies()}
+    def local_paths(self) -> dict[str, str]:
+        """Image path -> this machine's: WORKDIR -> the context, the build stage's venv -> ours."""
+        return {**self.context_paths(), **self.stage_copies()}
+
+    def env(
+        self, host: Mapping[str, str], paths: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The final stage's ENV with the image's paths mapped to this machine's (`paths`,
+        default `local_paths()`); `$VAR`s expand against the host's value where the base
+        image's would be."""
+        paths = self.local_paths() if paths is None else paths
         values: dict[str, str] = {}
         for name, raw in self.final.env.items():
             seen = {**host, **values}
@@ -153,15 +161,21 @@ class Image:
         command: Sequence[str] | None,
         *,
         host_env: Mapping[str, str],
-        python: str = sys.executable,
+        python: str | None = sys.executable,
+        paths: Mapping[str, str] | None = None,
     ) -> LocalRun:
-        """The host process standing in for the container: argv (`python` is `python`, this
-        interpreter), working directory and the image's environment over the host's."""
+        """The host process standing in for the container: argv, working directory (WORKDIR
+        mapped) and the image's environment over `host_env`. A bare `python` in argv becomes
+        `python` (default: this interpreter); with `python=None` it is looked up in the PATH the
+        image sets, as in the container."""
+        paths = self.local_paths() if paths is None else paths
+        env = {**host_env, **self.env(host_env, paths)}
         argv = self.argv(command)
-        if argv[0] in ("python", "python3"):
+        if argv[0] in ("python", "python3") and python is not None:
             argv = [python, *argv[1:]]
-        workdir = _map_paths(self.final.workdir, self.context_paths())
-        return LocalRun(argv=argv, cwd=Path(workdir), env={**host_env, **self.env(host_env)})
+        elif "/" not in argv[0]:  # not found: left as is, for the start to fail as in Docker
+            argv = [shutil.which(argv[0], path=env.get("PATH", "")) or argv[0], *argv[1:]]
+        return LocalRun(argv=argv, cwd=Path(_map_paths(self.final.workdir, paths)), env=env)
 
 
 @cache
