@@ -5,6 +5,11 @@ the environment and turns exceptions into exit codes (0 ok, 2 permanent, 3 trans
     python -m job run --job-id ID       Batch mode: the config comes from the job record
 
 Both print a one-line JSON summary (rows, seconds, output) as the last line on stdout.
+
+SIGTERM (Batch stopping the attempt: terminate, timeout, spot notice) stops the job at once
+where it is: the open part is deleted, no manifest is written, the record is left as it is and
+the exit code is 3 (transient). Python as a container's PID 1 has no default action for
+SIGTERM, so without this handler the attempt would only end with SIGKILL 30 s later.
 """
 
 from __future__ import annotations
@@ -13,16 +18,24 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from config import env
 from config.exceptions import ConfigError
 from config.parsing import parse_config, validate_document
-from config.retry import EXIT_OK, EXIT_PERMANENT
+from config.retry import EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT
 from job import logs, status
-from job.exceptions import JobError, PermanentError, RecordError, translate_os_error
+from job.exceptions import (
+    JobError,
+    PermanentError,
+    RecordError,
+    TerminatedError,
+    translate_os_error,
+)
 from job.inputs import DEFAULT_BATCH_ROWS
 from job.output import DEFAULT_PART_ROWS
 from job.runner import RunOptions, ShardResult, commit_shards, score_shard
@@ -45,10 +58,37 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+# Set once SIGTERM arrived: whatever exception it turned into on its way up (a call site may
+# have wrapped it), the attempt ends as terminated, exit 3, and no failure is recorded.
+_terminated = threading.Event()
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    if _terminated.is_set():  # once: a second SIGTERM must not break the cleanup under way
+        return
+    _terminated.set()
+    raise TerminatedError("terminated by SIGTERM: stopped without committing, a retry may finish")
+
+
 def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
     environ = dict(os.environ if environ is None else environ)
     arguments = parser().parse_args(argv)
     context = logs.configure()
+    _terminated.clear()
+    handles = threading.current_thread() is threading.main_thread()  # where Python allows it
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if handles else None
+    try:
+        code = _main(arguments, environ, context)
+    finally:
+        if handles:
+            signal.signal(signal.SIGTERM, previous)
+    if _terminated.is_set() and code != EXIT_OK:
+        # SIGTERM turned into another error on its way up (a call site wrapped it): still a stop.
+        return EXIT_TRANSIENT
+    return code
+
+
+def _main(arguments: argparse.Namespace, environ: dict[str, str], context: dict[str, Any]) -> int:
     try:
         if arguments.command == "score":
             result = score_command(arguments, context)
@@ -59,7 +99,7 @@ def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = Non
         return EXIT_PERMANENT
     except OSError as exc:  # I/O that no call site translated: treat as the storage layer does
         return _failed(translate_os_error(exc, "I/O"))
-    except JobError as exc:
+    except JobError as exc:  # TerminatedError (SIGTERM) is a TransientError: exit 3
         return _failed(exc)
     except Exception:  # a bug: the same code on the same input would fail again
         log.exception("unexpected error")
@@ -154,6 +194,8 @@ def _positive(text: str) -> int:
 
 def _report_failure(ddb: Any, table: str, job_id: str, error: PermanentError) -> None:
     """Record why a permanent failure happened; never let the report mask the failure."""
+    if _terminated.is_set():  # an error caused by the stop itself: a retry may still succeed
+        return
     try:
         status.mark_failed(ddb, table, job_id, error)
     except JobError as exc:

@@ -38,6 +38,11 @@ class TransientError(JobError):
     exit_code = EXIT_TRANSIENT
 
 
+class TerminatedError(TransientError):
+    """SIGTERM: Batch is stopping the attempt (terminate, timeout, a spot notice, a scale-in).
+    Transient: where Batch retries at all (a spot notice), the next attempt may finish."""
+
+
 class ModelError(PermanentError):
     """The model cannot be loaded safely or cannot score the input."""
 

@@ -197,6 +197,10 @@ resource "aws_batch_job_definition" "this" {
       }
       readonlyRootFilesystem = false # scoring spills output parts to /tmp before upload
       privileged             = false
+
+      # An init process as PID 1 (docker run --init) forwards SIGTERM to the job, which stops at
+      # once with exit 3 (job/cli.py); Python as PID 1 would ignore it until Batch's SIGKILL.
+      linuxParameters = { initProcessEnabled = true }
     },
     local.fargate ? {
       fargatePlatformConfiguration = { platformVersion = "LATEST" }

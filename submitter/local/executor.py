@@ -34,6 +34,8 @@ from botocore.exceptions import ClientError
 from config.deployment import DEFAULT_QUEUE_COMPUTE_ENVIRONMENTS, DEFAULT_QUEUE_PRIORITIES
 from config.retry import EXIT_TRANSIENT
 from submitter.local import jobs
+from submitter.local.image import Image
+from submitter.local.image import load as load_image
 from submitter.local.jobs import RUNNING, Job, JobDefinition, JobQueue
 from submitter.local.retry import rules_problem
 from submitter.local.scheduler import EventHandler, LogHandler, Scheduler
@@ -109,6 +111,7 @@ class LocalBatch:
         on_log: LogHandler | None = None,
         python: str = sys.executable,
         cwd: Path | None = None,
+        image: Image | None = None,
         kill_grace_seconds: float = 30,
         min_timeout_seconds: float = 60,
         poll_seconds: float = 0.02,
@@ -126,6 +129,7 @@ class LocalBatch:
             log_dir=Path(log_dir or tempfile.mkdtemp(prefix="batchscore-logs-")),
             python=python,
             cwd=cwd,
+            image=image or load_image(),
             kill_grace_seconds=kill_grace_seconds,
             poll_seconds=poll_seconds,
             on_event=on_event,

@@ -25,6 +25,7 @@ from typing import Any
 
 from config import env
 from submitter.local import jobs
+from submitter.local.image import Image
 from submitter.local.jobs import (
     ACTIVE,
     ENDED,
@@ -58,6 +59,7 @@ class Scheduler:
         log_dir: Path,
         python: str,
         cwd: Path | None,
+        image: Image,
         kill_grace_seconds: float,
         poll_seconds: float,
         on_event: EventHandler | None = None,
@@ -73,6 +75,7 @@ class Scheduler:
         self.changed = threading.Condition(self.lock)
         self._python = python
         self._cwd = cwd
+        self._image = image
         self._grace = kill_grace_seconds
         self._poll = poll_seconds
         self._queued = itertools.count(1)
@@ -198,7 +201,10 @@ class Scheduler:
         path = jobs.log_file(self.log_dir, attempt.log_stream)
         path.parent.mkdir(parents=True, exist_ok=True)
         log = path.open("ab")
-        argv = jobs.local_argv(job.command, self._python)
+        # What the container would run: the image's ENTRYPOINT + the job's command, from its
+        # WORKDIR (the build context here), with its ENV under the job's own variables.
+        run = self._image.local_run(job.command, host_env=os.environ, python=self._python)
+        argv = run.argv
         faults = self._faults.get(job.name)
         if faults:
             code = faults.popleft()
@@ -207,8 +213,8 @@ class Scheduler:
         try:
             process = subprocess.Popen(
                 argv,
-                env=self._process_env(job, number),
-                cwd=self._cwd,
+                env=self._process_env(job, number, run.env),
+                cwd=self._cwd or run.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -226,9 +232,11 @@ class Scheduler:
         job.started_at = attempt.started_at
         self._set_status(job, RUNNING)
 
-    def _process_env(self, job: Job, attempt_number: int) -> dict[str, str]:
+    def _process_env(
+        self, job: Job, attempt_number: int, image_env: dict[str, str]
+    ) -> dict[str, str]:
         variables = {
-            **os.environ,
+            **image_env,  # the host's environment with the image's ENV over it
             **self.env,
             **job.environment,
             env.BATCH_JOB_ID: job.id,

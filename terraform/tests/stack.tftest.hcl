@@ -175,6 +175,11 @@ run "job_definition_runs_batch_mode_with_shared_retry_rules" {
   }
 
   assert {
+    condition     = jsondecode(aws_batch_job_definition.this.container_properties).linuxParameters.initProcessEnabled == true
+    error_message = "The job needs an init process as PID 1 to receive SIGTERM (linuxParameters.initProcessEnabled)."
+  }
+
+  assert {
     # jsonencode: compares values, not HCL's list/tuple types.
     condition = jsonencode([
       for rule in aws_batch_job_definition.this.retry_strategy[0].evaluate_on_exit :

@@ -11,19 +11,19 @@ import io
 import json
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from terraform_stack import REGION, ROOT, Stack, terraform
+from terraform_stack import REGION, Stack, terraform
 from typer.testing import CliRunner
 
 from config import env, records, retry
 from config.deployment import DEFAULT_QUEUE_PRIORITIES
 from submitter.cli.entrypoint import app as cli_app
 from submitter.cli.target import terraform_variables
+from submitter.local import image
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -246,9 +246,7 @@ def upload_model_and_input(stack: Stack) -> tuple[str, str, int]:
     return f"s3://{bucket}/models/e2e.skops", f"s3://{bucket}/inputs/e2e/part-0.parquet", len(frame)
 
 
-def test_pipeline_runs_on_what_terraform_created(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-):
+def test_pipeline_runs_on_what_terraform_created(stack: Stack, monkeypatch: pytest.MonkeyPatch):
     # moto applies a bucket policy's Deny without reading its Condition, so the TLS-only policy
     # (checked above) would refuse every object call over the emulator's plain HTTP.
     for output in ("jobs_bucket", "models_bucket", "results_bucket"):
@@ -317,18 +315,18 @@ def test_pipeline_runs_on_what_terraform_created(
     container = definition["containerProperties"]
     parameters = {**definition.get("parameters", {}), **submitted.get("parameters", {})}
     command = [parameters.get(arg.removeprefix("Ref::"), arg) for arg in container["command"]]
-    assert command[0] == "python"
+    # as the image runs it: its ENTRYPOINT + the command, from its WORKDIR, with its ENV
+    run = image.load().local_run(command, host_env={"PATH": "/usr/bin:/bin"})
     job_env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
+        **run.env,
         **{item["name"]: item["value"] for item in container["environment"]},
         **aws,
         env.BATCH_JOB_ID: record["batch_job_id"],
         env.BATCH_JOB_ATTEMPT: "1",
     }
     result = subprocess.run(
-        [sys.executable, *command[1:]],
-        cwd=ROOT,
+        run.argv,
+        cwd=run.cwd,
         env=job_env,
         capture_output=True,
         text=True,

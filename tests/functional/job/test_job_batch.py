@@ -11,7 +11,8 @@ from botocore.stub import Stubber
 
 from config import env
 from config.retry import EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT
-from job import status
+from job import commands, status
+from job.exceptions import TerminatedError, TransientError
 
 
 def document_for(job_files, **changes):
@@ -99,6 +100,44 @@ def test_a_permanent_error_fails_the_record_with_the_reason(
     assert record["status"] == "FAILED"
     assert record["exit_code"] == EXIT_PERMANENT
     assert "input.features: column(s) not in the input: nope" in record["status_reason"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        TransientError("s3://batchscore-data/input/: SlowDown"),
+        TerminatedError("terminated by SIGTERM"),
+    ],
+    ids=["transient", "sigterm"],
+)
+def test_a_transient_failure_leaves_the_record_running(aws, run_job, monkeypatch, error) -> None:
+    # GIVEN a job whose scoring fails transiently once it was marked RUNNING (no S3 data needed:
+    # the failure comes from the scoring call itself)
+    document = jobdata.config(
+        "s3://batchscore-data/models/m.skops",
+        "s3://batchscore-data/in/",
+        "s3://batchscore-data/out/",
+        **{"input.format": "parquet"},
+    )
+    aws.create_job("job-t", document)
+
+    def fail(config, settings):
+        raise error
+
+    monkeypatch.setattr(commands, "score_shard", fail)
+
+    # WHEN the attempt runs
+    code, lines = run_child(run_job, monkeypatch, "job-t")
+
+    # THEN it exits 3 for Batch to retry, and the record stays RUNNING with no failure recorded:
+    # a retry may follow, and the state-change handler records a final failure
+    assert code == EXIT_TRANSIENT
+    assert json.loads(lines[-1])["kind"] == "transient"
+    record = aws.record("job-t")
+    assert record["status"] == "RUNNING"
+    assert history(record) == [("SUBMITTED", None), ("RUNNING", 1)]
+    assert "status_reason" not in record
+    assert "exit_code" not in record
 
 
 def test_an_invalid_config_in_the_record_is_permanent(aws, job_files, run_job, monkeypatch) -> None:

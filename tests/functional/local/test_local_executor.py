@@ -13,7 +13,8 @@ from botocore.exceptions import ClientError
 from local_helpers import GATED, script, status_of, wait_for
 
 from config.retry import retry_strategy
-from submitter.local.jobs import TIMED_OUT, host_terminated
+from submitter.local import image
+from submitter.local.jobs import TIMED_OUT, JobDefinition, host_terminated
 
 EXIT_WITH_ARG = "import sys; sys.exit(int(sys.argv[1]))"
 TRANSIENT_THEN_OK = (
@@ -461,3 +462,50 @@ def test_events_have_every_field_of_the_documented_example(make_batch, events):
                 same_shape(ours[key], value, f"{path}.{key}")
 
     same_shape(runnable, documented)
+
+
+# -- the image ---------------------------------------------------------------------------------
+
+
+def test_the_process_runs_the_images_entrypoint_workdir_and_env(make_batch, tmp_path):
+    # GIVEN an image with an ENTRYPOINT, a WORKDIR mirroring the context, ENV and a user
+    context = tmp_path / "context"
+    (context / "job").mkdir(parents=True)
+    out = tmp_path / "seen"
+    report = (
+        "import json, os, sys, pathlib\n"
+        "names = ['GREETING', 'HOME', 'FROM_JOB']\n"
+        "env = {n: os.environ.get(n) for n in names}\n"
+        "seen = {'argv': sys.argv[1:], 'cwd': os.getcwd(), 'env': env}\n"
+        f"pathlib.Path({str(out)!r}).write_text(json.dumps(seen))\n"
+    )
+    dockerfile = (
+        "FROM python:3.11-slim\n"
+        "ENV GREETING=hello FROM_JOB=image\n"
+        "WORKDIR /app\n"
+        "COPY job/ job/\n"
+        "RUN useradd --uid 10001 --no-create-home scorer\n"
+        "USER 10001\n"
+        f"ENTRYPOINT {json.dumps(['python', '-c', report])}\n"
+    )
+    built = image.parse(dockerfile, context=context)
+    definition = JobDefinition(
+        name="img", command=("run", "Ref::job_id"), environment={"FROM_JOB": "definition"}
+    )
+    batch = make_batch(definition, image=built)
+
+    # WHEN a job runs
+    job = submit(batch, "img", parameters={"job_id": "j-7"})
+    (detail,) = batch.wait([job], timeout=10)
+
+    # THEN the process is ENTRYPOINT + command, in WORKDIR, with the image's ENV under the job's
+    assert detail["status"] == "SUCCEEDED"
+    seen = json.loads(out.read_text())
+    assert seen["argv"] == ["run", "j-7"]
+    assert seen["cwd"] == str(context)
+    assert seen["env"] == {
+        "GREETING": "hello",
+        "HOME": image.MISSING_HOME,
+        "FROM_JOB": "definition",
+    }
+    assert detail["container"]["command"] == ["run", "j-7"]  # Batch shows the command only

@@ -4,6 +4,8 @@ CI, pre-commit and pytest); these tests run them and read the HCL for contract c
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -49,3 +51,16 @@ def root_locals() -> dict[str, Any]:
     for path in TERRAFORM_DIR.glob("*.tf"):
         values.update(merged(load_hcl(path.name).get("locals", [])))
     return values
+
+
+def job_definition_container() -> str:
+    """The job definition's `container_properties` as written (a `jsonencode(merge(...))`
+    expression, which python-hcl2 keeps as text)."""
+    return resource("batch.tf", "aws_batch_job_definition", "this")["container_properties"]
+
+
+def job_definition_command() -> list[str]:
+    """The job definition's `command`: the list literal inside `container_properties`."""
+    match = re.search(r"\bcommand\s*=\s*(\[[^\]]*\])", job_definition_container())
+    assert match, "no `command = [...]` in the job definition's container_properties"
+    return json.loads(match.group(1))

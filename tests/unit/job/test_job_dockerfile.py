@@ -36,5 +36,8 @@ def test_slim_non_root_and_python_m_job() -> None:
     stages = [line for line in lines if line.startswith("FROM ")]
     assert all("-slim" in stage for stage in stages)
     assert "USER 10001" in lines
-    assert 'ENTRYPOINT ["python", "-m", "job"]' in lines
+    # No ENTRYPOINT: the job definition's command is the whole argv (tests/functional/terraform/
+    # test_image_argv.py joins them); without a command the image prints the job's help.
+    assert not any(line.startswith("ENTRYPOINT") for line in lines)
+    assert 'CMD ["python", "-m", "job", "--help"]' in lines
     assert any("--extra job" in line for line in lines)
