@@ -1,4 +1,5 @@
-"""The `stack` fixture: the root config applied to a moto server once per module."""
+"""The `terraform_stack` fixture: the root config applied to a moto server once per module
+(helpers in `support.terraform_stack`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from terraform_stack import (
+from support.paths import ROOT
+from support.terraform_stack import (
     PROVIDER_OVERRIDE,
     REGION,
-    ROOT,
     SERVICES,
-    Stack,
+    TerraformStack,
     free_port,
     placeholder_zip,
     prepare_account,
@@ -24,7 +25,7 @@ from terraform_stack import (
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def terraform_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TerraformStack]:
     from moto.iam.models import iam_backends
     from moto.server import ThreadedMotoServer
 
@@ -55,7 +56,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         (workdir / "provider_override.tf").write_text(
             PROVIDER_OVERRIDE.format(region=REGION, endpoints=endpoints)
         )
-        variables = prepare_account(Stack(endpoint, {}))
+        variables = prepare_account(TerraformStack(endpoint, {}))
         variables["submitter_zip"] = str(placeholder_zip(workdir.parent))
         variables["region"] = REGION
         (workdir / "e2e.auto.tfvars.json").write_text(json.dumps(variables))
@@ -63,7 +64,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         terraform(workdir, env, "init", "-backend=false", "-input=false")
         terraform(workdir, env, "apply", "-auto-approve", "-input=false")
         outputs = json.loads(terraform(workdir, env, "output", "-json"))
-        yield Stack(endpoint, {name: output["value"] for name, output in outputs.items()})
+        yield TerraformStack(endpoint, {name: output["value"] for name, output in outputs.items()})
     finally:
         server.stop()
         if previous is None:

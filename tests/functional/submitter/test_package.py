@@ -13,10 +13,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
 from config import env
 
-ROOT = Path(__file__).parents[3]
 HEAVY = ("pandas", "pyarrow", "sklearn", "numpy", "boto3", "botocore", "typer", "rich")
 # What the packaged project code may import: itself, the zip's wheels, the runtime's SDK, stdlib.
 IMPORTABLE = {"config", "submitter", "pydantic", "aws_lambda_powertools", "boto3", "botocore"}

@@ -23,8 +23,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import skops.io as sio
-from rel_pipeline_helpers import JOB_DEFINITION, TABLE, job_config, s3_put_event
 from sklearn.linear_model import LogisticRegression
+from support.events import s3_put_event
+from support.job_configs import job_config
+from support.names import JOB_DEFINITION, TABLE
 
 from config import env, records
 from config.status import JobStatus

@@ -9,11 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support.paths import EXAMPLES
 from typer.testing import CliRunner
 
 from submitter.cli.entrypoint import app
-
-EXAMPLES = Path(__file__).parents[3] / "config" / "examples"
 
 
 @pytest.fixture

@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from support import paths
 
 from config import MAX_CONFIG_BYTES, ConfigError, JobConfig, parse_config
 from config.parsing import field_path
 
 from .cases import INVALID, SHA, VALID, with_changes
 
-EXAMPLES = sorted((Path(__file__).parents[3] / "config" / "examples").glob("*.json"))
+EXAMPLES = sorted(paths.EXAMPLES.glob("*.json"))
 
 
 def parse(document: object, **kwargs: object) -> JobConfig:

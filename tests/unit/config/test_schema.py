@@ -7,13 +7,14 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from support import paths
 
 from config import ConfigError, parse_config, reference
 from config.schema import SCHEMA_PATH, render
 
 from .cases import INVALID, VALID
 
-EXAMPLES = sorted((Path(__file__).parents[3] / "config" / "examples").glob("*.json"))
+EXAMPLES = sorted(paths.EXAMPLES.glob("*.json"))
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import jobdata
 import numpy as np
 import pyarrow as pa
 import pytest
 from sklearn.linear_model import LinearRegression
+from support import jobdata
 
 from config.retry import EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT
 from job.exceptions import TransientError

@@ -1,8 +1,5 @@
-"""Builders for the job's tests: small inputs, fitted models, configs (no pytest in here).
-
-Unit tests import it directly (their folder is on sys.path); the functional tests' conftest adds
-this folder to sys.path.
-"""
+"""Builders for the job's tests: small inputs, fitted models, configs, outputs read back (no
+pytest in here)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,4 @@
-"""Helpers of the end-to-end test (a module of its own, not conftest.py: `from conftest import`
-is ambiguous across test folders).
-
-The Terraform stack applied to a moto server: one apply per module (about a minute and a half,
+"""The Terraform stack applied to a moto server: one apply per module (about a minute and a half,
 most of it the provider waiting on job queues, S3 lifecycle rules and SQS).
 
 The production files stay untouched: the root config is copied to a temporary directory and a
@@ -24,7 +21,8 @@ from typing import Any
 import boto3
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from support.paths import ROOT
+
 REGION = "eu-west-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 # Every service the stack's resources live in (the provider has no single endpoint setting).
@@ -50,7 +48,7 @@ provider "aws" {{
 
 
 @dataclass(frozen=True)
-class Stack:
+class TerraformStack:
     endpoint: str
     outputs: dict[str, Any]
 
@@ -91,7 +89,7 @@ def terraform(workdir: Path, env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def prepare_account(stack: Stack) -> dict[str, Any]:
+def prepare_account(stack: TerraformStack) -> dict[str, Any]:
     """What a real account has before the apply: subnets, a security group, a role for Batch."""
     ec2 = stack.client("ec2")
     subnets = [subnet["SubnetId"] for subnet in ec2.describe_subnets()["Subnets"]][:2]
