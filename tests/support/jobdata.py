@@ -18,6 +18,8 @@ import skops.io as sio
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
+from support.documents import set_paths
+
 FEATURES = ["f0", "f1", "f2", "f3"]
 HGB_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
@@ -81,16 +83,7 @@ def config(model_uri: str, input_uri: str, output_uri: str, **changes: Any) -> d
         "input": {"uri": input_uri},
         "output": {"uri": output_uri, "passthrough": ["id"]},
     }
-    for dotted, value in changes.items():
-        *parents, leaf = dotted.split(".")
-        target = document
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        if value is None:
-            target.pop(leaf, None)
-        else:
-            target[leaf] = value
-    return document
+    return set_paths(document, changes, separator=".", delete=None)
 
 
 def write_config(path: Path, document: dict[str, Any]) -> Path:
