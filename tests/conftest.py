@@ -26,8 +26,9 @@ def restore_logging() -> Iterator[None]:
     """Code run in-process configures logging as its own process would: the job's `configure`
     puts a handler on the root logger writing to this test's stdout, a Lambda import puts
     powertools' on its service's logger. Left there, they write to a closed capture in a later
-    test ("--- Logging error ---" in a CLI's output). After each test: the root logger's handlers
-    and level as before, and no handler the test added on a stream closed since."""
+    test ("--- Logging error ---" in a CLI's output). After each test: the root logger's level as
+    before and none of the handlers the test added to it (pytest's own excepted); on other
+    loggers, none the test added that writes to a stream closed since."""
     root = logging.getLogger()
     root_level = root.level
     before = {

@@ -372,12 +372,10 @@ def test_a_parent_failed_event_first_without_batch_answering_still_fails_the_job
 
 
 def test_the_scheduled_event_runs_the_reconciler_in_the_state_lambda(
-    ddb, batch, monkeypatch: pytest.MonkeyPatch
+    ddb, batch, monkeypatch: pytest.MonkeyPatch, cold_start
 ) -> None:
-    from test_handlers import fresh
-
     monkeypatch.setenv(env.TABLE_NAME, TABLE)
-    module = fresh("submitter.state_handler")
+    module = cold_start("submitter.state_handler")
     monkeypatch.setattr(module, "batch", batch)
     open_record(ddb, "lost", run(batch, "lost", exit_code=2))
     open_record(ddb, "busy", start_sleeper(batch, "busy"))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -70,16 +69,6 @@ def local_job(tmp_path: Path) -> tuple[dict[str, Any], list[str]]:
     return document, [TAG_VALUE, FEATURE, PASSTHROUGH, sha256]
 
 
-@pytest.fixture
-def job_logging() -> Any:
-    """`python -m job` in-process adds a handler on the root logger: remove it afterwards."""
-    yield
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_batchscore", False):
-            root.removeHandler(handler)
-
-
 def assert_absent(text: str, secrets: list[str]) -> None:
     leaked = [secret for secret in secrets if secret in text]
     assert leaked == [], f"logged: {leaked}"
@@ -131,7 +120,6 @@ def test_job_score_logs_no_config_value(
     local_job: tuple[dict[str, Any], list[str]],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    job_logging: None,
 ) -> None:
     from job.cli import main
 
@@ -153,7 +141,6 @@ def test_job_run_logs_no_config_value(
     make_pipeline,
     local_job: tuple[dict[str, Any], list[str]],
     capsys: pytest.CaptureFixture[str],
-    job_logging: None,
 ) -> None:
     from job.cli import main
 
