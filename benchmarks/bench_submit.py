@@ -27,19 +27,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+import boto3
+from moto.server import ThreadedMotoServer
+
+# The project is installed in .venv (editable: the repository root is on sys.path), so its
+# packages and scripts/ import as they are; nothing here comes from tests/.
+from config import env, records
+from scripts.package_submitter import LAMBDA_PYTHON, find_python
+from submitter.batch import JOB_NAME_PREFIX
+from submitter.ingest import Upload
+from submitter.local.moto_batch import QUEUES, REGION, create_batch
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "functional" / "submitter"))
-sys.path.insert(0, str(ROOT / "scripts"))
-
-import boto3  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
-from moto_batch import QUEUES, REGION, create_batch  # noqa: E402
-from package_submitter import LAMBDA_PYTHON, find_python  # noqa: E402
-
-from config import env, records  # noqa: E402
-from submitter.batch import JOB_NAME_PREFIX  # noqa: E402
-from submitter.ingest import Upload  # noqa: E402
 
 JOBS_BUCKET = "bench-jobs"
 DATA_BUCKET = "bench-data"

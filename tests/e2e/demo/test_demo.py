@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).parents[3]
 
 
 def test_demo_shows_every_expected_outcome(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""The `stack` fixture: terraform/examples/minimal (what the README applies) applied to a moto
-server once per module."""
+"""The `terraform_stack` fixture: terraform/examples/minimal (what the README applies) applied
+to a moto server once per module (helpers in `support.terraform_stack`)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from terraform_stack import (
+from support.paths import ROOT
+from support.terraform_stack import (
     EXAMPLE,
     PROVIDER_OVERRIDE,
     REGION,
-    ROOT,
     SERVICES,
-    Stack,
+    TerraformStack,
     free_port,
     module_override,
     placeholder_zip,
@@ -27,7 +27,7 @@ from terraform_stack import (
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def terraform_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TerraformStack]:
     from moto.iam.models import iam_backends
     from moto.server import ThreadedMotoServer
 
@@ -61,7 +61,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         # The example as the README applies it; the emulator's endpoints and what moto lacks
         # come in one test-only override file (Terraform merges it into the example's blocks).
         endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in SERVICES)
-        module = module_override(prepare_account(Stack(endpoint, {})))
+        module = module_override(prepare_account(TerraformStack(endpoint, {})))
         (workdir / "e2e_override.tf").write_text(
             PROVIDER_OVERRIDE.format(region=REGION, endpoints=endpoints) + module
         )
@@ -69,7 +69,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         terraform(workdir, env, "init", "-input=false")
         terraform(workdir, env, "apply", "-auto-approve", "-input=false")
         outputs = json.loads(terraform(workdir, env, "output", "-json"))
-        yield Stack(
+        yield TerraformStack(
             endpoint, {name: output["value"] for name, output in outputs.items()}, workdir, env
         )
     finally:

@@ -5,18 +5,16 @@ runs it -> SUCCEEDED record, output, manifest)."""
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import io
 import json
 import subprocess
-import sys
-from types import SimpleNamespace
+from collections.abc import Callable
+from types import ModuleType, SimpleNamespace
 from typing import Any
-from urllib.parse import quote_plus
 
 import pytest
-from terraform_stack import REGION, Stack, terraform
+from support.events import s3_put_event
+from support.terraform_stack import REGION, TerraformStack, terraform
 from typer.testing import CliRunner
 
 from config import env, records, retry
@@ -33,13 +31,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 # ---------------------------------------------------------------------------------------------
 
 
-def test_queues_have_their_priorities_and_compute_order(stack: Stack):
-    batch = stack.client("batch")
+def test_queues_have_their_priorities_and_compute_order(terraform_stack: TerraformStack):
+    batch = terraform_stack.client("batch")
     environments = {
         ce["computeEnvironmentArn"]: ce
         for ce in batch.describe_compute_environments()["computeEnvironments"]
     }
-    arns = list(stack.outputs["queue_arns"].values())
+    arns = list(terraform_stack.outputs["queue_arns"].values())
     queues = {
         queue["jobQueueName"]: queue
         for queue in batch.describe_job_queues(jobQueues=arns)["jobQueues"]
@@ -61,10 +59,12 @@ def test_queues_have_their_priorities_and_compute_order(stack: Stack):
     assert all(ce["computeResources"]["minvCpus"] == 0 for ce in environments.values())
 
 
-def test_job_definition_runs_batch_mode_with_the_shared_retry_strategy(stack: Stack):
-    batch = stack.client("batch")
+def test_job_definition_runs_batch_mode_with_the_shared_retry_strategy(
+    terraform_stack: TerraformStack,
+):
+    batch = terraform_stack.client("batch")
     (definition,) = batch.describe_job_definitions(
-        jobDefinitions=[stack.outputs["job_definition_arn"]]
+        jobDefinitions=[terraform_stack.outputs["job_definition_arn"]]
     )["jobDefinitions"]
     container = definition["containerProperties"]
 
@@ -76,19 +76,19 @@ def test_job_definition_runs_batch_mode_with_the_shared_retry_strategy(stack: St
     ]
     assert {**definition["retryStrategy"], "evaluateOnExit": rules} == retry.retry_strategy()
     assert {item["name"]: item["value"] for item in container["environment"]}[env.TABLE_NAME] == (
-        stack.outputs["table_name"]
+        terraform_stack.outputs["table_name"]
     )
     assert definition["timeout"]["attemptDurationSeconds"] == 3600
 
 
-def test_jobs_bucket_triggers_ingest_for_job_configs_only(stack: Stack):
-    s3 = stack.client("s3")
-    bucket = stack.outputs["jobs_bucket"]
+def test_jobs_bucket_triggers_ingest_for_job_configs_only(terraform_stack: TerraformStack):
+    s3 = terraform_stack.client("s3")
+    bucket = terraform_stack.outputs["jobs_bucket"]
     (config,) = s3.get_bucket_notification_configuration(Bucket=bucket)[
         "LambdaFunctionConfigurations"
     ]
 
-    ingest = stack.outputs["ingest_function_name"]
+    ingest = terraform_stack.outputs["ingest_function_name"]
     assert config["LambdaFunctionArn"].endswith(f":function:{ingest}")
     assert config["Events"] == ["s3:ObjectCreated:*"]
     assert {r["Name"].lower(): r["Value"] for r in config["Filter"]["Key"]["FilterRules"]} == {
@@ -98,9 +98,11 @@ def test_jobs_bucket_triggers_ingest_for_job_configs_only(stack: Stack):
 
 
 @pytest.mark.parametrize("output", ["jobs_bucket", "models_bucket", "results_bucket"])
-def test_buckets_are_private_encrypted_versioned_and_tls_only(stack: Stack, output: str):
-    s3 = stack.client("s3")
-    bucket = stack.outputs[output]
+def test_buckets_are_private_encrypted_versioned_and_tls_only(
+    terraform_stack: TerraformStack, output: str
+):
+    s3 = terraform_stack.client("s3")
+    bucket = terraform_stack.outputs[output]
 
     assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
     (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
@@ -111,9 +113,9 @@ def test_buckets_are_private_encrypted_versioned_and_tls_only(stack: Stack, outp
     assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_table_matches_the_records_contract(stack: Stack):
-    ddb = stack.client("dynamodb")
-    table = stack.outputs["table_name"]
+def test_table_matches_the_records_contract(terraform_stack: TerraformStack):
+    ddb = terraform_stack.client("dynamodb")
+    table = terraform_stack.outputs["table_name"]
     description = ddb.describe_table(TableName=table)["Table"]
     expected = records.table_definition(table)
 
@@ -133,46 +135,54 @@ def test_table_matches_the_records_contract(stack: Stack):
     assert description["SSEDescription"]["Status"] == "ENABLED"
 
 
-def test_lambdas_and_state_rule_are_wired(stack: Stack):
-    lam = stack.client("lambda")
-    events = stack.client("events")
-    ingest = lam.get_function_configuration(FunctionName=stack.outputs["ingest_function_name"])
-    state = lam.get_function_configuration(FunctionName=stack.outputs["state_function_name"])
+def test_lambdas_and_state_rule_are_wired(terraform_stack: TerraformStack):
+    lam = terraform_stack.client("lambda")
+    events = terraform_stack.client("events")
+    ingest = lam.get_function_configuration(
+        FunctionName=terraform_stack.outputs["ingest_function_name"]
+    )
+    state = lam.get_function_configuration(
+        FunctionName=terraform_stack.outputs["state_function_name"]
+    )
 
     assert ingest["Handler"] == "submitter.ingest_handler.handler"
     assert state["Handler"] == "submitter.state_handler.handler"
     variables = ingest["Environment"]["Variables"]
-    assert json.loads(variables[env.QUEUES]) == stack.outputs["queue_arns"]
-    assert variables[env.JOB_DEFINITION] == stack.outputs["job_definition_arn"]
-    assert variables[env.ALLOWED_BUCKETS].split(",") == stack.outputs["allowed_buckets"]
+    assert json.loads(variables[env.QUEUES]) == terraform_stack.outputs["queue_arns"]
+    assert variables[env.JOB_DEFINITION] == terraform_stack.outputs["job_definition_arn"]
+    assert variables[env.ALLOWED_BUCKETS].split(",") == terraform_stack.outputs["allowed_buckets"]
 
     rule = events.describe_rule(Name="batchscore-job-state")
     pattern = json.loads(rule["EventPattern"])
     assert pattern["source"] == ["aws.batch"]
     assert pattern["detail-type"] == ["Batch Job State Change"]
-    assert sorted(pattern["detail"]["jobQueue"]) == sorted(stack.outputs["queue_arns"].values())
+    assert sorted(pattern["detail"]["jobQueue"]) == sorted(
+        terraform_stack.outputs["queue_arns"].values()
+    )
     (target,) = events.list_targets_by_rule(Rule="batchscore-job-state")["Targets"]
     assert target["Arn"] == state["FunctionArn"]
 
 
 def test_the_outputs_the_readme_reads_come_from_the_example(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
+    terraform_stack: TerraformStack, monkeypatch: pytest.MonkeyPatch
 ):
     """README "Deploy to AWS": `terraform output -raw ecr_repository_url` in the example, then
     `batchscore` with BATCHSCORE_TERRAFORM_DIR=$PWD (its `environment` and `job_log_group`)."""
-    assert stack.workdir is not None
-    assert stack.workdir.name == "minimal"
-    url = terraform(stack.workdir, stack.env or {}, "output", "-raw", "ecr_repository_url")
-    (repository,) = stack.client("ecr").describe_repositories()["repositories"]
+    assert terraform_stack.workdir is not None
+    assert terraform_stack.workdir.name == "minimal"
+    url = terraform(
+        terraform_stack.workdir, terraform_stack.env or {}, "output", "-raw", "ecr_repository_url"
+    )
+    (repository,) = terraform_stack.client("ecr").describe_repositories()["repositories"]
     assert url == repository["repositoryUri"]
 
-    variables = terraform_variables(stack.workdir)
-    assert variables[env.TABLE_NAME] == stack.outputs["table_name"]
-    assert variables[env.LOG_GROUP] == stack.outputs["job_log_group"]
+    variables = terraform_variables(terraform_stack.workdir)
+    assert variables[env.TABLE_NAME] == terraform_stack.outputs["table_name"]
+    assert variables[env.LOG_GROUP] == terraform_stack.outputs["job_log_group"]
     for name in (env.TABLE_NAME, env.QUEUES, env.JOBS_BUCKET, env.JOB_DEFINITION):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv(env.TERRAFORM_DIR, str(stack.workdir))
-    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint)
+    monkeypatch.setenv(env.TERRAFORM_DIR, str(terraform_stack.workdir))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", terraform_stack.endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
@@ -200,32 +210,7 @@ def lambda_context(name: str) -> Any:
     )
 
 
-def s3_put_event(bucket: str, key: str, size: int, etag: str, version: str | None) -> dict:
-    """An S3 notification as moto sends it (no sequencer, userIdentity or requestParameters);
-    the key URL-encoded as S3 does."""
-    obj: dict[str, Any] = {"key": quote_plus(key), "size": size, "eTag": etag}
-    if version:
-        obj["versionId"] = version
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": REGION,
-                "eventTime": "2026-01-01T00:00:00.000Z",
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "configurationId": "e2e",
-                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": obj,
-                },
-            }
-        ]
-    }
-
-
-def upload_model_and_input(stack: Stack) -> tuple[str, str, int]:
+def upload_model_and_input(terraform_stack: TerraformStack) -> tuple[str, str, int]:
     import numpy as np
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
@@ -239,26 +224,30 @@ def upload_model_and_input(stack: Stack) -> tuple[str, str, int]:
     data_file = io.BytesIO()
     frame.to_parquet(data_file, index=False)
 
-    s3 = stack.client("s3")
-    bucket = stack.outputs["models_bucket"]
+    s3 = terraform_stack.client("s3")
+    bucket = terraform_stack.outputs["models_bucket"]
     s3.put_object(Bucket=bucket, Key="models/e2e.skops", Body=model_file.getvalue())
     s3.put_object(Bucket=bucket, Key="inputs/e2e/part-0.parquet", Body=data_file.getvalue())
     return f"s3://{bucket}/models/e2e.skops", f"s3://{bucket}/inputs/e2e/part-0.parquet", len(frame)
 
 
-def test_pipeline_runs_on_what_terraform_created(stack: Stack, monkeypatch: pytest.MonkeyPatch):
+def test_pipeline_runs_on_what_terraform_created(
+    terraform_stack: TerraformStack,
+    monkeypatch: pytest.MonkeyPatch,
+    cold_start: Callable[[str], ModuleType],
+):
     # moto applies a bucket policy's Deny without reading its Condition, so the TLS-only policy
     # (checked above) would refuse every object call over the emulator's plain HTTP.
     for output in ("jobs_bucket", "models_bucket", "results_bucket"):
-        stack.client("s3").delete_bucket_policy(Bucket=stack.outputs[output])
+        terraform_stack.client("s3").delete_bucket_policy(Bucket=terraform_stack.outputs[output])
     # moto's S3 would invoke the notified Lambda in Docker (always, whatever its config says) and
     # leak a socket when Docker is missing; the notification was checked above, and this test
     # hands the handler the event S3 would send.
-    stack.client("s3").put_bucket_notification_configuration(
-        Bucket=stack.outputs["jobs_bucket"], NotificationConfiguration={}
+    terraform_stack.client("s3").put_bucket_notification_configuration(
+        Bucket=terraform_stack.outputs["jobs_bucket"], NotificationConfiguration={}
     )
-    model_uri, input_uri, rows = upload_model_and_input(stack)
-    output_uri = f"s3://{stack.outputs['results_bucket']}/scores/e2e/"
+    model_uri, input_uri, rows = upload_model_and_input(terraform_stack)
+    output_uri = f"s3://{terraform_stack.outputs['results_bucket']}/scores/e2e/"
     document = {
         "name": "e2e-terraform",
         "job_id": JOB_ID,
@@ -267,46 +256,48 @@ def test_pipeline_runs_on_what_terraform_created(stack: Stack, monkeypatch: pyte
         "input": {"uri": input_uri, "features": ["a", "b"]},
         "output": {"uri": output_uri, "passthrough": ["id"]},
     }
-    s3 = stack.client("s3")
+    s3 = terraform_stack.client("s3")
     key = "jobs/e2e terraform.json"  # a space: the event carries it URL-encoded
     put = s3.put_object(
-        Bucket=stack.outputs["jobs_bucket"], Key=key, Body=json.dumps(document).encode()
+        Bucket=terraform_stack.outputs["jobs_bucket"], Key=key, Body=json.dumps(document).encode()
     )
 
     # GIVEN the ingest Lambda's environment exactly as Terraform configured it
-    configuration = stack.client("lambda").get_function_configuration(
-        FunctionName=stack.outputs["ingest_function_name"]
+    configuration = terraform_stack.client("lambda").get_function_configuration(
+        FunctionName=terraform_stack.outputs["ingest_function_name"]
     )
     aws = {
-        "AWS_ENDPOINT_URL": stack.endpoint,
+        "AWS_ENDPOINT_URL": terraform_stack.endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": REGION,
     }
     for name, value in {**configuration["Environment"]["Variables"], **aws}.items():
         monkeypatch.setenv(name, value)
-    sys.modules.pop("submitter.ingest_handler", None)  # its clients are made at import
-    ingest = importlib.import_module("submitter.ingest_handler")
+    ingest = cold_start("submitter.ingest_handler")  # its clients are made at import
 
     # WHEN S3's notification reaches the handler
     event = s3_put_event(
-        stack.outputs["jobs_bucket"],
         key,
-        len(json.dumps(document)),
-        put["ETag"].strip('"'),
         put.get("VersionId"),
+        terraform_stack.outputs["jobs_bucket"],
+        size=len(json.dumps(document)),
+        etag=put["ETag"].strip('"'),
+        region=REGION,
+        configuration_id="e2e",
+        event_time="2026-01-01T00:00:00.000Z",
     )
-    ingest.handler(event, lambda_context(stack.outputs["ingest_function_name"]))
+    ingest.handler(event, lambda_context(terraform_stack.outputs["ingest_function_name"]))
 
     # THEN the job is recorded and submitted to the high queue
-    ddb = stack.client("dynamodb")
-    table = stack.outputs["table_name"]
+    ddb = terraform_stack.client("dynamodb")
+    table = terraform_stack.outputs["table_name"]
     record = records.get_record(ddb, table, JOB_ID)
     assert record is not None
     assert record["status"] == "SUBMITTED", record.get("status_reason")
-    batch = stack.client("batch")
+    batch = terraform_stack.client("batch")
     (submitted,) = batch.describe_jobs(jobs=[record["batch_job_id"]])["jobs"]
-    assert submitted["jobQueue"] == stack.outputs["queue_arns"]["high"]
+    assert submitted["jobQueue"] == terraform_stack.outputs["queue_arns"]["high"]
 
     # WHEN the job runs as the registered job definition says (moto never runs containers)
     (definition,) = batch.describe_job_definitions(jobDefinitions=[submitted["jobDefinition"]])[
@@ -343,7 +334,9 @@ def test_pipeline_runs_on_what_terraform_created(stack: Stack, monkeypatch: pyte
     manifest_bucket, _, manifest_key = record["manifest_uri"].removeprefix("s3://").partition("/")
     manifest = s3.get_object(Bucket=manifest_bucket, Key=manifest_key)["Body"].read()
     assert manifest
-    parts = s3.list_objects_v2(Bucket=stack.outputs["results_bucket"], Prefix="scores/e2e/")
+    parts = s3.list_objects_v2(
+        Bucket=terraform_stack.outputs["results_bucket"], Prefix="scores/e2e/"
+    )
     assert len(parts.get("Contents", [])) >= 2  # at least one part and the manifest
 
     # AND the CLI, reading the same deployment from the Lambda's environment, reports it
@@ -351,4 +344,4 @@ def test_pipeline_runs_on_what_terraform_created(stack: Stack, monkeypatch: pyte
     assert cli.exit_code == 0, cli.output
     shown = json.loads(cli.output)
     assert (shown["status"], shown["rows"], shown["priority"]) == ("SUCCEEDED", rows, "high")
-    assert shown["queue"] == stack.outputs["queue_arns"]["high"]
+    assert shown["queue"] == terraform_stack.outputs["queue_arns"]["high"]

@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import boto3
 import pytest
-from moto import mock_aws
+from support.names import TABLE
 
 from config.records import (
     DuplicateJobError,
     advance,
     create_record,
     get_record,
-    table_definition,
     to_attribute,
 )
 from config.status import JobStatus
-
-TABLE = "batchscore-jobs"
-
-
-@pytest.fixture
-def ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        client = boto3.client("dynamodb")
-        client.create_table(**table_definition(TABLE))
-        yield client
 
 
 def submitted(job_id: str = "job-1") -> dict:

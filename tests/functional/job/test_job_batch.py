@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import boto3
-import jobdata
 import pytest
 from botocore.stub import Stubber
+from support import jobdata
 
 from config import env
 from config.retry import EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT
@@ -38,65 +38,67 @@ def history(record) -> list[tuple[str, int | None]]:
 
 
 def test_a_job_moves_to_running_then_succeeded_with_its_figures(
-    aws, job_files, run_job, monkeypatch
+    server_aws, job_files, run_job, monkeypatch
 ) -> None:
-    aws.create_job("job-1", document_for(job_files))
+    server_aws.create_job("job-1", document_for(job_files))
 
     code, lines = run_child(run_job, monkeypatch, "job-1")
 
     assert code == EXIT_OK, lines
-    record = aws.record("job-1")
+    record = server_aws.record("job-1")
     assert record["status"] == "SUCCEEDED"
     assert history(record) == [("SUBMITTED", None), ("RUNNING", 1), ("SUCCEEDED", None)]
     assert record["rows"] == 3000
     assert record["seconds"] > 0
     assert record["output_uri"] == job_files["output"]
     assert record["manifest_uri"] == job_files["output"] + "_manifest.json"
-    assert aws.get_json("output/_manifest.json")["job_id"] == "job-1"
+    assert server_aws.get_json("output/_manifest.json")["job_id"] == "job-1"
     assert json.loads(lines[-1])["rows"] == 3000
 
 
-def test_a_second_attempt_is_recorded(aws, job_files, run_job, monkeypatch) -> None:
-    aws.create_job("job-2", document_for(job_files))
-    assert status.mark_running(aws.ddb, "batchscore-jobs", "job-2", 1)
+def test_a_second_attempt_is_recorded(server_aws, job_files, run_job, monkeypatch) -> None:
+    server_aws.create_job("job-2", document_for(job_files))
+    assert status.mark_running(server_aws.ddb, "batchscore-jobs", "job-2", 1)
 
     assert run_child(run_job, monkeypatch, "job-2", attempt=2)[0] == EXIT_OK
 
-    record = aws.record("job-2")
+    record = server_aws.record("job-2")
     assert record["attempts"] == 2
     assert history(record)[1:] == [("RUNNING", 1), ("RUNNING", 2), ("SUCCEEDED", None)]
 
 
 @pytest.mark.parametrize("terminal", ["CANCELLED", "FAILED", "SUCCEEDED"])
-def test_a_terminal_record_never_moves_back(aws, job_files, run_job, monkeypatch, terminal) -> None:
+def test_a_terminal_record_never_moves_back(
+    server_aws, job_files, run_job, monkeypatch, terminal
+) -> None:
     # GIVEN a record that is terminal already (a late or duplicated container run)
-    aws.create_job("job-3", document_for(job_files), status=terminal)
+    server_aws.create_job("job-3", document_for(job_files), status=terminal)
 
     code, _ = run_child(run_job, monkeypatch, "job-3", attempt=2)
 
     # THEN the record keeps its status and history
     assert code == EXIT_OK
-    record = aws.record("job-3")
+    record = server_aws.record("job-3")
     assert record["status"] == terminal
     assert history(record) == [(terminal, None)]
 
 
-def test_an_older_attempt_does_not_overwrite_a_newer_one(aws, job_files) -> None:
-    aws.create_job("job-4", document_for(job_files))
-    assert status.mark_running(aws.ddb, "batchscore-jobs", "job-4", 3)
-    assert not status.mark_running(aws.ddb, "batchscore-jobs", "job-4", 2)
-    assert aws.record("job-4")["attempts"] == 3
+def test_an_older_attempt_does_not_overwrite_a_newer_one(server_aws, job_files) -> None:
+    server_aws.create_job("job-4", document_for(job_files))
+    assert status.mark_running(server_aws.ddb, "batchscore-jobs", "job-4", 3)
+    assert not status.mark_running(server_aws.ddb, "batchscore-jobs", "job-4", 2)
+    assert server_aws.record("job-4")["attempts"] == 3
 
 
 def test_a_permanent_error_fails_the_record_with_the_reason(
-    aws, job_files, run_job, monkeypatch
+    server_aws, job_files, run_job, monkeypatch
 ) -> None:
-    aws.create_job("job-5", document_for(job_files, **{"input.features": ["f0", "nope"]}))
+    server_aws.create_job("job-5", document_for(job_files, **{"input.features": ["f0", "nope"]}))
 
     code, _ = run_child(run_job, monkeypatch, "job-5")
 
     assert code == EXIT_PERMANENT
-    record = aws.record("job-5")
+    record = server_aws.record("job-5")
     assert record["status"] == "FAILED"
     assert record["exit_code"] == EXIT_PERMANENT
     assert "input.features: column(s) not in the input: nope" in record["status_reason"]
@@ -110,7 +112,9 @@ def test_a_permanent_error_fails_the_record_with_the_reason(
     ],
     ids=["transient", "sigterm"],
 )
-def test_a_transient_failure_leaves_the_record_running(aws, run_job, monkeypatch, error) -> None:
+def test_a_transient_failure_leaves_the_record_running(
+    server_aws, run_job, monkeypatch, error
+) -> None:
     # GIVEN a job whose scoring fails transiently once it was marked RUNNING (no S3 data needed:
     # the failure comes from the scoring call itself)
     document = jobdata.config(
@@ -119,7 +123,7 @@ def test_a_transient_failure_leaves_the_record_running(aws, run_job, monkeypatch
         "s3://batchscore-data/out/",
         **{"input.format": "parquet"},
     )
-    aws.create_job("job-t", document)
+    server_aws.create_job("job-t", document)
 
     def fail(config, settings):
         raise error
@@ -133,27 +137,29 @@ def test_a_transient_failure_leaves_the_record_running(aws, run_job, monkeypatch
     # a retry may follow, and the state-change handler records a final failure
     assert code == EXIT_TRANSIENT
     assert json.loads(lines[-1])["kind"] == "transient"
-    record = aws.record("job-t")
+    record = server_aws.record("job-t")
     assert record["status"] == "RUNNING"
     assert history(record) == [("SUBMITTED", None), ("RUNNING", 1)]
     assert "status_reason" not in record
     assert "exit_code" not in record
 
 
-def test_an_invalid_config_in_the_record_is_permanent(aws, job_files, run_job, monkeypatch) -> None:
-    aws.create_job("job-6", document_for(job_files, shards=0))
+def test_an_invalid_config_in_the_record_is_permanent(
+    server_aws, job_files, run_job, monkeypatch
+) -> None:
+    server_aws.create_job("job-6", document_for(job_files, shards=0))
     code, _ = run_child(run_job, monkeypatch, "job-6")
     assert code == EXIT_PERMANENT
-    assert "shards" in aws.record("job-6")["status_reason"]
+    assert "shards" in server_aws.record("job-6")["status_reason"]
 
 
-def test_a_missing_record_is_permanent(aws, run_job, monkeypatch) -> None:
+def test_a_missing_record_is_permanent(server_aws, run_job, monkeypatch) -> None:
     code, lines = run_child(run_job, monkeypatch, "nobody")
     assert code == EXIT_PERMANENT
     assert "has no record" in lines[-1]
 
 
-def test_dynamodb_throttling_is_transient(aws, run_job, monkeypatch) -> None:
+def test_dynamodb_throttling_is_transient(server_aws, run_job, monkeypatch) -> None:
     client = boto3.client("dynamodb")
     stubber = Stubber(client)
     stubber.add_client_error(
@@ -169,59 +175,59 @@ def test_dynamodb_throttling_is_transient(aws, run_job, monkeypatch) -> None:
 
 
 def test_an_attempt_after_the_commit_finishes_the_record(
-    aws, job_files, run_job, monkeypatch
+    server_aws, job_files, run_job, monkeypatch
 ) -> None:
     # GIVEN attempt 1 committed its output but died before reporting SUCCEEDED
-    aws.create_job("job-8", document_for(job_files))
+    server_aws.create_job("job-8", document_for(job_files))
     assert run_child(run_job, monkeypatch, "job-8")[0] == EXIT_OK
-    aws.ddb.delete_item(TableName="batchscore-jobs", Key={"job_id": {"S": "job-8"}})
-    aws.create_job("job-8", document_for(job_files), status="RUNNING", attempts=1)
-    manifest = aws.get_json("output/_manifest.json")
+    server_aws.ddb.delete_item(TableName="batchscore-jobs", Key={"job_id": {"S": "job-8"}})
+    server_aws.create_job("job-8", document_for(job_files), status="RUNNING", attempts=1)
+    manifest = server_aws.get_json("output/_manifest.json")
 
     # WHEN attempt 2 runs (overwrite is false)
     code, _ = run_child(run_job, monkeypatch, "job-8", attempt=2)
 
     # THEN it recognises its own commit: the output is untouched and the record finished
     assert code == EXIT_OK
-    assert aws.get_json("output/_manifest.json") == manifest
-    assert aws.record("job-8")["status"] == "SUCCEEDED"
+    assert server_aws.get_json("output/_manifest.json") == manifest
+    assert server_aws.record("job-8")["status"] == "SUCCEEDED"
 
 
 @pytest.mark.parametrize("order", [(0, 1, 2), (2, 0, 1)])
 def test_array_children_cover_the_input_once_and_the_last_commits(
-    aws, job_files, run_job, monkeypatch, order
+    server_aws, job_files, run_job, monkeypatch, order
 ) -> None:
-    aws.create_job("job-9", document_for(job_files, shards=3))
+    server_aws.create_job("job-9", document_for(job_files, shards=3))
 
     for position, index in enumerate(order):
         code, lines = run_child(run_job, monkeypatch, "job-9", index=index)
         assert code == EXIT_OK, lines
-        record = aws.record("job-9")
+        record = server_aws.record("job-9")
         last = position == len(order) - 1
         # THEN only the last child commits the manifest and SUCCEEDED
         assert record["status"] == ("SUCCEEDED" if last else "RUNNING")
         assert record["shards_done"] == position + 1
-        assert ("output/_manifest.json" in aws.keys("output/")) is last
+        assert ("output/_manifest.json" in server_aws.keys("output/")) is last
 
-    manifest = aws.get_json("output/_manifest.json")
+    manifest = server_aws.get_json("output/_manifest.json")
     ids = []
     for part in manifest["parts"]:
         key = part["uri"].split("/", 3)[3]
-        body = aws.s3.get_object(Bucket="batchscore-data", Key=key)["Body"].read()
+        body = server_aws.s3.get_object(Bucket="batchscore-data", Key=key)["Body"].read()
         ids += jobdata.parquet_ids(body)
     assert sorted(ids) == list(range(3000))
     assert len(ids) == 3000
-    assert manifest["rows"] == 3000 == aws.record("job-9")["rows"]
+    assert manifest["rows"] == 3000 == server_aws.record("job-9")["rows"]
     assert [s["shard"] for s in manifest["shard_figures"]] == [0, 1, 2]
 
 
-def test_a_retried_child_is_counted_once(aws, job_files, run_job, monkeypatch) -> None:
-    aws.create_job("job-10", document_for(job_files, shards=3))
+def test_a_retried_child_is_counted_once(server_aws, job_files, run_job, monkeypatch) -> None:
+    server_aws.create_job("job-10", document_for(job_files, shards=3))
     assert run_child(run_job, monkeypatch, "job-10", index=0)[0] == EXIT_OK
     assert run_child(run_job, monkeypatch, "job-10", index=0, attempt=2)[0] == EXIT_OK
-    assert aws.record("job-10")["shards_done"] == 1
+    assert server_aws.record("job-10")["shards_done"] == 1
     assert run_child(run_job, monkeypatch, "job-10", index=1)[0] == EXIT_OK
-    assert aws.record("job-10")["status"] == "RUNNING"
+    assert server_aws.record("job-10")["status"] == "RUNNING"
     assert run_child(run_job, monkeypatch, "job-10", index=2)[0] == EXIT_OK
-    assert aws.record("job-10")["status"] == "SUCCEEDED"
-    assert aws.record("job-10")["shards_done"] == 3
+    assert server_aws.record("job-10")["status"] == "SUCCEEDED"
+    assert server_aws.record("job-10")["shards_done"] == 3

@@ -26,17 +26,14 @@ import sys
 import time
 from pathlib import Path
 
-import jobdata
 import pytest
+from support import jobdata
+from support.paths import ROOT
+from support.terraform_hcl import job_definition_command
 
 from config import env
 from submitter.local import image
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "terraform"))
-
-from terraform_hcl import job_definition_command
-
-ROOT = Path(__file__).resolve().parents[3]
 CACHE = ROOT / "build" / "image-venv"
 PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
 UV = ROOT / ".tools" / "bin" / "uv"
@@ -117,7 +114,7 @@ def test_the_install_step_is_locked_and_hashed():
     assert "--extra job" in " ".join(words)
 
 
-def test_the_image_scores_a_job_end_to_end(aws, job_files, tmp_path):
+def test_the_image_scores_a_job_end_to_end(server_aws, job_files, tmp_path):
     built = image.load()
     started = time.monotonic()
     venv = build_venv(built, tmp_path)
@@ -139,7 +136,7 @@ def test_the_image_scores_a_job_end_to_end(aws, job_files, tmp_path):
         job_files["output"],
         **{"input.format": "parquet"},
     )
-    aws.create_job("smoke-1", document)
+    server_aws.create_job("smoke-1", document)
 
     # WHEN the container's process runs: ENTRYPOINT + the Terraform command, in WORKDIR
     command = ["smoke-1" if arg == "Ref::job_id" else arg for arg in job_definition_command()]
@@ -175,7 +172,7 @@ def test_the_image_scores_a_job_end_to_end(aws, job_files, tmp_path):
 
     # THEN it scored every row and committed
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    record = aws.record("smoke-1")
+    record = server_aws.record("smoke-1")
     assert record["status"] == "SUCCEEDED", record.get("status_reason")
     assert record["rows"] == job_files["data"].num_rows
-    assert aws.get_json("output/_manifest.json")["rows"] == job_files["data"].num_rows
+    assert server_aws.get_json("output/_manifest.json")["rows"] == job_files["data"].num_rows

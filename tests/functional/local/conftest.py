@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local_helpers import GRACE_SECONDS, Recorder
+from support.local_jobs import GRACE_SECONDS, Recorder
 
 from submitter.local.executor import LocalBatch
 from submitter.local.jobs import JobDefinition

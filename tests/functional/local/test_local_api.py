@@ -7,7 +7,7 @@ import time
 import boto3
 import pytest
 import requests
-from local_helpers import script
+from support.local_jobs import script
 
 from submitter.local.api import BatchApi, batch_routes
 

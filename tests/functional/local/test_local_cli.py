@@ -10,7 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from local_helpers import wait_for
+from support.waiting import wait_until
 
 from submitter.local.state import read_state
 
@@ -29,7 +29,7 @@ def test_local_up_runs_until_stopped_and_refuses_a_second_one(tmp_path: Path):
         text=True,
     )
     try:
-        wait_for(lambda: read_state(state_file) is not None or up.poll() is not None, 60)
+        wait_until(lambda: read_state(state_file) is not None or up.poll() is not None, 60)
         state = read_state(state_file)
         assert state is not None, up.communicate()
         assert state["pid"] == up.pid

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from local_helpers import GATED, script, status_of, wait_for
+from support.local_jobs import GATED, script, status_of
+from support.waiting import wait_until
 
 from config.retry import retry_strategy
 from submitter.local import image
@@ -40,14 +41,14 @@ def test_higher_priority_queue_starts_first_once_capacity_frees(make_batch, even
     # GIVEN one vCPU, taken by a gated job
     batch = make_batch(script("gated", GATED, args=[str(gate)]), max_vcpus=1)
     blocker = submit(batch, "gated", "low")
-    wait_for(lambda: status_of(batch, blocker) == "RUNNING")
+    wait_until(lambda: status_of(batch, blocker) == "RUNNING")
     # WHEN jobs arrive low, normal, high, high and the capacity frees
     low = submit(batch, "gated", "low")
     normal = submit(batch, "gated", "normal")
     high1 = submit(batch, "gated", "high")
     high2 = submit(batch, "gated", "high")
     waiting = [low, normal, high1, high2]
-    wait_for(lambda: all(status_of(batch, j) == "RUNNABLE" for j in waiting))
+    wait_until(lambda: all(status_of(batch, j) == "RUNNABLE" for j in waiting))
     gate.touch()
     batch.wait([blocker, *waiting], timeout=10)
     # THEN the high queue goes first (FIFO within it), then normal, then low
@@ -57,7 +58,9 @@ def test_higher_priority_queue_starts_first_once_capacity_frees(make_batch, even
 def test_jobs_fill_the_vcpu_capacity_and_no_more(make_batch, gate):
     batch = make_batch(script("gated", GATED, args=[str(gate)]), max_vcpus=2)
     ids = [submit(batch, "gated") for _ in range(3)]
-    wait_for(lambda: sorted(status_of(batch, j) for j in ids) == ["RUNNABLE", "RUNNING", "RUNNING"])
+    wait_until(
+        lambda: sorted(status_of(batch, j) for j in ids) == ["RUNNABLE", "RUNNING", "RUNNING"]
+    )
     gate.touch()
     details = batch.wait(ids, timeout=10)
     assert [d["status"] for d in details] == ["SUCCEEDED"] * 3
@@ -118,7 +121,7 @@ def test_spot_reclaim_matches_on_status_reason_and_is_retried(make_batch):
     code = "import os, time\nif os.environ['AWS_BATCH_JOB_ATTEMPT'] == '1':\n    time.sleep(60)\n"
     batch = make_batch(script("spot", code, retry_strategy=RUN_OFTEN))
     job = submit(batch, "spot")
-    wait_for(lambda: status_of(batch, job) == "RUNNING")
+    wait_until(lambda: status_of(batch, job) == "RUNNING")
     batch.simulate_spot_reclaim(job)
     (detail,) = batch.wait([job], timeout=10)
     assert detail["status"] == "SUCCEEDED"
@@ -314,7 +317,7 @@ def test_a_failing_event_handler_does_not_stop_the_executor(make_batch, events):
 def test_terminate_stops_a_running_job_without_retry(make_batch, gate):
     batch = make_batch(script("gated", GATED, args=[str(gate)], retry_strategy=RUN_OFTEN))
     job = submit(batch, "gated")
-    wait_for(lambda: status_of(batch, job) == "RUNNING")
+    wait_until(lambda: status_of(batch, job) == "RUNNING")
     batch.terminate_job(jobId=job, reason="stopped by a test")
     (detail,) = batch.wait([job], timeout=10)
     assert detail["status"] == "FAILED"
@@ -325,9 +328,9 @@ def test_terminate_stops_a_running_job_without_retry(make_batch, gate):
 def test_cancel_fails_a_waiting_job_and_leaves_a_running_one(make_batch, gate, events):
     batch = make_batch(script("gated", GATED, args=[str(gate)]), max_vcpus=1)
     running = submit(batch, "gated")
-    wait_for(lambda: status_of(batch, running) == "RUNNING")
+    wait_until(lambda: status_of(batch, running) == "RUNNING")
     waiting = submit(batch, "gated")
-    wait_for(lambda: status_of(batch, waiting) == "RUNNABLE")
+    wait_until(lambda: status_of(batch, waiting) == "RUNNABLE")
     batch.cancel_job(jobId=waiting, reason="not needed")
     batch.cancel_job(jobId=running, reason="too late")
     gate.touch()
@@ -342,7 +345,7 @@ def test_cancel_fails_a_waiting_job_and_leaves_a_running_one(make_batch, gate, e
 def test_terminating_an_array_parent_ends_every_child(make_batch, gate):
     batch = make_batch(script("gated", GATED, args=[str(gate)]), max_vcpus=1)
     parent = submit(batch, "gated", arrayProperties={"size": 3})
-    wait_for(lambda: status_of(batch, f"{parent}:0") == "RUNNING")
+    wait_until(lambda: status_of(batch, f"{parent}:0") == "RUNNING")
     batch.terminate_job(jobId=parent, reason="operator")
     (detail,) = batch.wait([parent], timeout=10)
     assert detail["status"] == "FAILED"
@@ -357,7 +360,9 @@ def test_list_jobs_follows_batch_rules(make_batch, gate):
     batch = make_batch(script("gated", GATED, args=[str(gate)]))
     first = batch.submit_job(jobName="score-a", jobQueue="low", jobDefinition="gated")["jobId"]
     second = batch.submit_job(jobName="other", jobQueue="low", jobDefinition="gated")["jobId"]
-    wait_for(lambda: status_of(batch, second) == "RUNNING" and status_of(batch, first) == "RUNNING")
+    wait_until(
+        lambda: status_of(batch, second) == "RUNNING" and status_of(batch, first) == "RUNNING"
+    )
     listed = batch.list_jobs(jobQueue="low")["jobSummaryList"]  # RUNNING by default
     assert [j["jobId"] for j in listed] == [second, first]  # newest first
     assert batch.list_jobs(jobQueue="low", jobStatus="SUCCEEDED")["jobSummaryList"] == []

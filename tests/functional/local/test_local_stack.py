@@ -10,7 +10,8 @@ from urllib.parse import unquote_plus
 
 import boto3
 import pytest
-from local_helpers import Recorder, script, wait_for
+from support.local_jobs import Recorder, script
+from support.waiting import wait_until
 
 from submitter.local.stack import LocalStack, StackNames
 from submitter.local.state import read_state
@@ -62,7 +63,7 @@ def test_each_upload_under_jobs_is_one_event_with_an_encoded_key(stack, uploads)
     first = s3.put_object(Bucket=stack.names.jobs_bucket, Key=key, Body=b"{}")
     second = s3.put_object(Bucket=stack.names.jobs_bucket, Key=key, Body=b'{"a": 1}')
     s3.put_object(Bucket=stack.names.jobs_bucket, Key="elsewhere/x.json", Body=b"{}")
-    wait_for(lambda: len(uploads) >= 2)
+    wait_until(lambda: len(uploads) >= 2)
     time.sleep(0.2)  # several polls: nothing else arrives
     records = [event["Records"] for event in uploads]
     assert [len(r) for r in records] == [1, 1]
@@ -82,13 +83,13 @@ def test_uploads_wait_for_a_handler_and_are_not_delivered_twice(stack):
     received = Recorder()
     stack.on_upload = received
     try:
-        wait_for(
+        wait_until(
             lambda: any("late" in e["Records"][0]["s3"]["object"]["key"] for e in received.events)
         )
         time.sleep(0.2)  # several polls: nothing is delivered again
         count = len(received.events)
         s3.put_object(Bucket=stack.names.jobs_bucket, Key="jobs/after.json", Body=b"{}")
-        wait_for(lambda: len(received.events) == count + 1)
+        wait_until(lambda: len(received.events) == count + 1)
     finally:
         stack.on_upload = None
     keys = [e["Records"][0]["s3"]["object"]["key"] for e in received.events]

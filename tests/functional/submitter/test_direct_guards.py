@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from submitter_helpers import TABLE, Aws, load_event
+from support.events import load_event
+from support.names import TABLE
+from support.submitter_aws import SubmitterAws
 
 from config import records
 from config.status import JobStatus
@@ -28,7 +30,7 @@ def test_a_lone_succeeded_event_of_a_single_job_records_its_attempts(ddb: Any) -
     assert (after["status"], after["attempts"]) == ("SUCCEEDED", 2)
 
 
-def test_attach_after_a_cancel_terminates_the_new_batch_job(aws: Aws) -> None:
+def test_attach_after_a_cancel_terminates_the_new_batch_job(aws: SubmitterAws) -> None:
     """submission.attach: the record was CANCELLED between SubmitJob and attach."""
     records.create_record(aws.ddb, TABLE, {"job_id": "late", "name": "late", "status": "SUBMITTED"})
     assert records.advance(aws.ddb, TABLE, "late", JobStatus.CANCELLED, reason="cancelled")

@@ -3,35 +3,21 @@ structured logs."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import logging
-import sys
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 
 import pytest
-from moto_batch import JOB_DEFINITION
-from submitter_helpers import TABLE, Aws, load_event, s3_event, valid_config
+from support.events import load_event, s3_event
+from support.job_configs import job_config
+from support.names import JOB_DEFINITION, TABLE
+from support.submitter_aws import SubmitterAws
 
 from config import env, records
 from config.exceptions import DeploymentSettingError
 
 
-def fresh(name: str) -> ModuleType:
-    """Import a handler module anew, as a Lambda cold start does. powertools keeps its handler on
-    the std logger (named by service) across imports: an earlier test's import would leave it
-    writing to that test's (closed) captured stdout, so the loggers are reset too."""
-    for logger_name in ("batchscore-ingest", "batchscore-state", "submitter"):
-        std = logging.getLogger(logger_name)
-        std.handlers.clear()
-        for attribute in ("init", "powertools_handler"):
-            std.__dict__.pop(attribute, None)
-    sys.modules.pop(name, None)
-    return importlib.import_module(name)
-
-
 @pytest.fixture
-def deployed(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
+def deployed(aws: SubmitterAws, monkeypatch: pytest.MonkeyPatch) -> SubmitterAws:
     monkeypatch.setenv(env.TABLE_NAME, TABLE)
     monkeypatch.setenv(env.JOB_DEFINITION, JOB_DEFINITION)
     monkeypatch.setenv(env.QUEUES, json.dumps(dict(aws.settings.queues)))
@@ -43,9 +29,11 @@ def deployed(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
 CONTEXT = SimpleNamespace(aws_request_id="3f1c0b7e-1111-2222-3333-444455556666")
 
 
-def test_ingest_handler_end_to_end(deployed: Aws, capsys: pytest.CaptureFixture[str]) -> None:
-    module = fresh("submitter.ingest_handler")
-    version = deployed.upload("jobs/churn.json", valid_config(priority="high"))
+def test_ingest_handler_end_to_end(
+    cold_start, deployed: SubmitterAws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = cold_start("submitter.ingest_handler")
+    version = deployed.upload("jobs/churn.json", job_config(priority="high"))
 
     result = module.handler(s3_event(("jobs/churn.json", version)), CONTEXT)
 
@@ -60,13 +48,13 @@ def test_ingest_handler_end_to_end(deployed: Aws, capsys: pytest.CaptureFixture[
     assert line["level"] == "INFO"
 
 
-def test_ingest_handler_without_a_lambda_context(deployed: Aws) -> None:
-    module = fresh("submitter.ingest_handler")
+def test_ingest_handler_without_a_lambda_context(cold_start, deployed: SubmitterAws) -> None:
+    module = cold_start("submitter.ingest_handler")
     assert module.handler(load_event("s3-test-event.json")) == {"outcomes": []}
 
 
-def test_state_handler_end_to_end(deployed: Aws) -> None:
-    module = fresh("submitter.state_handler")
+def test_state_handler_end_to_end(cold_start, deployed: SubmitterAws) -> None:
+    module = cold_start("submitter.state_handler")
     records.create_record(
         deployed.ddb,
         TABLE,
@@ -79,7 +67,9 @@ def test_state_handler_end_to_end(deployed: Aws) -> None:
     assert record["exit_code"] == 137
 
 
-def test_missing_setting_fails_at_import(deployed: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_setting_fails_at_import(
+    cold_start, deployed: SubmitterAws, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(env.JOB_DEFINITION)
     with pytest.raises(DeploymentSettingError, match=env.JOB_DEFINITION):
-        fresh("submitter.ingest_handler")
+        cold_start("submitter.ingest_handler")

@@ -6,20 +6,24 @@ import json
 from typing import Any
 
 import pytest
-from submitter_helpers import JOBS_BUCKET, Aws, error_response, load_event, s3_event, valid_config
+from support.aws_errors import error_response
+from support.events import load_event, s3_event
+from support.job_configs import job_config
+from support.names import JOBS_BUCKET
+from support.submitter_aws import SubmitterAws
 
 from config import records
 from config.retry import retry_strategy
 from submitter.ingest import IngestIncompleteError
 
 
-def record_of(aws: Aws, job_id: str) -> dict[str, Any]:
+def record_of(aws: SubmitterAws, job_id: str) -> dict[str, Any]:
     record = records.get_record(aws.ddb, aws.settings.table, job_id)
     assert record is not None, job_id
     return record
 
 
-def capture_submits(aws: Aws) -> list[dict[str, Any]]:
+def capture_submits(aws: SubmitterAws) -> list[dict[str, Any]]:
     """The SubmitJob requests as sent (moto keeps no retryStrategy or overrides to read back)."""
     sent: list[dict[str, Any]] = []
     aws.batch.meta.events.register(
@@ -28,9 +32,9 @@ def capture_submits(aws: Aws) -> list[dict[str, Any]]:
     return sent
 
 
-def test_valid_upload_becomes_one_submitted_batch_job(aws: Aws) -> None:
+def test_valid_upload_becomes_one_submitted_batch_job(aws: SubmitterAws) -> None:
     # GIVEN a full config at high priority, sharded, with overrides and tags
-    document = valid_config(
+    document = job_config(
         priority="high",
         shards=4,
         resources={"vcpus": 2, "memory_mib": 4096},
@@ -81,8 +85,8 @@ def test_valid_upload_becomes_one_submitted_batch_job(aws: Aws) -> None:
     assert request["retryStrategy"]["evaluateOnExit"][-1] == {"onReason": "*", "action": "EXIT"}
 
 
-def test_minimal_upload_uses_the_job_definitions_defaults(aws: Aws) -> None:
-    version = aws.upload("jobs/minimal.json", valid_config())
+def test_minimal_upload_uses_the_job_definitions_defaults(aws: SubmitterAws) -> None:
+    version = aws.upload("jobs/minimal.json", job_config())
     sent = capture_submits(aws)
 
     [outcome] = aws.ingest(s3_event(("jobs/minimal.json", version)))
@@ -94,8 +98,8 @@ def test_minimal_upload_uses_the_job_definitions_defaults(aws: Aws) -> None:
     assert record_of(aws, outcome.job_id)["queue"] == "batchscore-normal"
 
 
-def test_explicit_job_id_is_the_record_key(aws: Aws) -> None:
-    version = aws.upload("jobs/a.json", valid_config(job_id="churn-2026-11"))
+def test_explicit_job_id_is_the_record_key(aws: SubmitterAws) -> None:
+    version = aws.upload("jobs/a.json", job_config(job_id="churn-2026-11"))
     [outcome] = aws.ingest(s3_event(("jobs/a.json", version)))
     assert outcome.job_id == "churn-2026-11"
     assert record_of(aws, "churn-2026-11")["status"] == "SUBMITTED"
@@ -105,26 +109,26 @@ def test_explicit_job_id_is_the_record_key(aws: Aws) -> None:
     "key",
     ["jobs/with space.json", "jobs/plus+sign.json", "jobs/été ünï 模型.json", "jobs/a%2Fb.json"],
 )
-def test_keys_with_spaces_plus_and_unicode_are_decoded(aws: Aws, key: str) -> None:
-    version = aws.upload(key, valid_config())
+def test_keys_with_spaces_plus_and_unicode_are_decoded(aws: SubmitterAws, key: str) -> None:
+    version = aws.upload(key, job_config())
     [outcome] = aws.ingest(s3_event((key, version)))
     assert outcome.action == "submitted"
     assert record_of(aws, outcome.job_id)["upload"] == f"s3://{JOBS_BUCKET}/{key}"
 
 
-def test_real_aws_payload_is_read(aws: Aws) -> None:
+def test_real_aws_payload_is_read(aws: SubmitterAws) -> None:
     # GIVEN the event exactly as AWS sends it (key "jobs/churn model été.json", URL-encoded)
     event = load_event("s3-put.json")
     key = "jobs/churn model été.json"
-    version = aws.upload(key, valid_config())
+    version = aws.upload(key, job_config())
     event["Records"][0]["s3"]["object"]["versionId"] = version
     [outcome] = aws.ingest(event)
     assert outcome.action == "submitted"
     assert record_of(aws, outcome.job_id)["upload"].endswith(key)
 
 
-def test_moto_shaped_payload_without_version_or_sequencer(aws: Aws) -> None:
-    version = aws.upload("jobs/churn.json", valid_config())
+def test_moto_shaped_payload_without_version_or_sequencer(aws: SubmitterAws) -> None:
+    version = aws.upload("jobs/churn.json", job_config())
     [first] = aws.ingest(load_event("s3-put-moto.json"))
     [again] = aws.ingest(load_event("s3-put-moto.json"))
     assert first.action == "submitted"
@@ -132,9 +136,9 @@ def test_moto_shaped_payload_without_version_or_sequencer(aws: Aws) -> None:
     assert record_of(aws, first.job_id)["upload_id"] == f"version:{version}"
 
 
-def test_unversioned_bucket_uses_the_sequencer(aws: Aws) -> None:
+def test_unversioned_bucket_uses_the_sequencer(aws: SubmitterAws) -> None:
     aws.s3.create_bucket(Bucket="plain-jobs")
-    aws.s3.put_object(Bucket="plain-jobs", Key="jobs/x.json", Body=json.dumps(valid_config()))
+    aws.s3.put_object(Bucket="plain-jobs", Key="jobs/x.json", Body=json.dumps(job_config()))
     event = load_event("s3-put.json")
     obj = event["Records"][0]["s3"]
     obj["bucket"]["name"] = "plain-jobs"
@@ -144,15 +148,17 @@ def test_unversioned_bucket_uses_the_sequencer(aws: Aws) -> None:
     assert record_of(aws, outcome.job_id)["upload_id"] == "sequencer:0055AED6DCD90281E5"
 
 
-def test_test_event_and_removals_are_ignored(aws: Aws) -> None:
+def test_test_event_and_removals_are_ignored(aws: SubmitterAws) -> None:
     assert aws.ingest(load_event("s3-test-event.json")) == []
     [outcome] = aws.ingest(load_event("s3-delete.json"))
     assert outcome.action == "ignored"
     assert aws.all_batch_jobs() == []
 
 
-def test_same_upload_twice_is_one_job_and_a_new_upload_of_the_same_file_another(aws: Aws) -> None:
-    document = valid_config()
+def test_same_upload_twice_is_one_job_and_a_new_upload_of_the_same_file_another(
+    aws: SubmitterAws,
+) -> None:
+    document = job_config()
     v1 = aws.upload("jobs/churn.json", document)
     [first] = aws.ingest(s3_event(("jobs/churn.json", v1)))
     [again] = aws.ingest(s3_event(("jobs/churn.json", v1)))
@@ -166,9 +172,9 @@ def test_same_upload_twice_is_one_job_and_a_new_upload_of_the_same_file_another(
     assert len(aws.batch_jobs()) == 2
 
 
-def test_reused_job_id_from_another_upload_is_rejected(aws: Aws) -> None:
-    v1 = aws.upload("jobs/a.json", valid_config(job_id="fixed"))
-    v2 = aws.upload("jobs/b.json", valid_config(job_id="fixed"))
+def test_reused_job_id_from_another_upload_is_rejected(aws: SubmitterAws) -> None:
+    v1 = aws.upload("jobs/a.json", job_config(job_id="fixed"))
+    v2 = aws.upload("jobs/b.json", job_config(job_id="fixed"))
     [first] = aws.ingest(s3_event(("jobs/a.json", v1)))
     [second] = aws.ingest(s3_event(("jobs/b.json", v2)))
     assert first.action == "submitted"
@@ -177,10 +183,10 @@ def test_reused_job_id_from_another_upload_is_rejected(aws: Aws) -> None:
     assert len(aws.batch_jobs()) == 1
 
 
-def test_multi_record_event_with_mixed_outcomes(aws: Aws) -> None:
-    good = aws.upload("jobs/good.json", valid_config())
-    bad = aws.upload("jobs/bad.json", valid_config(shards=0))
-    low = aws.upload("jobs/low.json", valid_config(priority="low", name="nightly"))
+def test_multi_record_event_with_mixed_outcomes(aws: SubmitterAws) -> None:
+    good = aws.upload("jobs/good.json", job_config())
+    bad = aws.upload("jobs/bad.json", job_config(shards=0))
+    low = aws.upload("jobs/low.json", job_config(priority="low", name="nightly"))
     outcomes = aws.ingest(
         s3_event(("jobs/good.json", good), ("jobs/bad.json", bad), ("jobs/low.json", low))
     )
@@ -189,10 +195,12 @@ def test_multi_record_event_with_mixed_outcomes(aws: Aws) -> None:
     assert len(aws.batch_jobs("low")) == 1
 
 
-def test_a_transient_failure_fails_the_invocation_after_the_other_records(aws: Aws) -> None:
+def test_a_transient_failure_fails_the_invocation_after_the_other_records(
+    aws: SubmitterAws,
+) -> None:
     # GIVEN an event whose first record's object cannot be read right now (S3 500)
-    good = aws.upload("jobs/good.json", valid_config())
-    aws.upload("jobs/flaky.json", valid_config(name="flaky"))
+    good = aws.upload("jobs/good.json", job_config())
+    aws.upload("jobs/flaky.json", job_config(name="flaky"))
     failed_once: list[bool] = []
 
     def flaky_get(params: dict[str, Any], **_: Any):
@@ -215,8 +223,8 @@ def test_a_transient_failure_fails_the_invocation_after_the_other_records(aws: A
     assert len(aws.batch_jobs()) == 2
 
 
-def test_throttled_submit_job_is_retried_with_backoff(aws: Aws) -> None:
-    version = aws.upload("jobs/churn.json", valid_config())
+def test_throttled_submit_job_is_retried_with_backoff(aws: SubmitterAws) -> None:
+    version = aws.upload("jobs/churn.json", job_config())
     throttles = [
         error_response(429, "TooManyRequestsException", "Too Many Requests"),
         error_response(429, "TooManyRequestsException", "Too Many Requests"),
@@ -234,8 +242,8 @@ def test_throttled_submit_job_is_retried_with_backoff(aws: Aws) -> None:
     assert len(aws.batch_jobs()) == 1
 
 
-def test_refused_submit_job_fails_the_job_without_retrying(aws: Aws) -> None:
-    version = aws.upload("jobs/churn.json", valid_config())
+def test_refused_submit_job_fails_the_job_without_retrying(aws: SubmitterAws) -> None:
+    version = aws.upload("jobs/churn.json", job_config())
     aws.batch.meta.events.register(
         "before-call.batch.SubmitJob",
         lambda **_: error_response(400, "ClientException", "Job queue is DISABLED"),
@@ -248,9 +256,9 @@ def test_refused_submit_job_fails_the_job_without_retrying(aws: Aws) -> None:
 
 
 def test_throttling_that_outlasts_the_backoff_fails_the_invocation_and_the_retry_submits_once(
-    aws: Aws,
+    aws: SubmitterAws,
 ) -> None:
-    version = aws.upload("jobs/churn.json", valid_config())
+    version = aws.upload("jobs/churn.json", job_config())
     event = s3_event(("jobs/churn.json", version))
     throttled = [True]
 

@@ -8,14 +8,17 @@ import dataclasses
 from typing import Any
 
 import pytest
-from submitter_helpers import DATA_BUCKET, Aws, s3_event, valid_config
+from support.events import s3_event
+from support.job_configs import job_config
+from support.names import DATA_BUCKET
+from support.submitter_aws import SubmitterAws
 
 from config import records
 from config.batch_limits import Platform
 from submitter import ingest
 
 
-def ingest_one(aws: Aws, body: dict[str, Any] | bytes, **settings: Any) -> Any:
+def ingest_one(aws: SubmitterAws, body: dict[str, Any] | bytes, **settings: Any) -> Any:
     deployment = dataclasses.replace(aws, settings=dataclasses.replace(aws.settings, **settings))
     key = "jobs/job.json"
     version = aws.upload(key, body)
@@ -23,7 +26,7 @@ def ingest_one(aws: Aws, body: dict[str, Any] | bytes, **settings: Any) -> Any:
     return outcome
 
 
-def assert_rejected(aws: Aws, outcome: Any, expected: str) -> None:
+def assert_rejected(aws: SubmitterAws, outcome: Any, expected: str) -> None:
     assert outcome.action == "rejected", outcome
     assert expected in outcome.reason
     record = records.get_record(aws.ddb, aws.settings.table, outcome.job_id)
@@ -33,9 +36,9 @@ def assert_rejected(aws: Aws, outcome: Any, expected: str) -> None:
     assert aws.batch_jobs() == []
 
 
-def test_an_output_in_a_read_only_bucket_is_rejected(aws: Aws) -> None:
+def test_an_output_in_a_read_only_bucket_is_rejected(aws: SubmitterAws) -> None:
     aws.s3.create_bucket(Bucket="reference-data")
-    config = valid_config(output={"uri": "s3://reference-data/out/"})
+    config = job_config(output={"uri": "s3://reference-data/out/"})
     outcome = ingest_one(
         aws,
         config,
@@ -45,8 +48,8 @@ def test_an_output_in_a_read_only_bucket_is_rejected(aws: Aws) -> None:
     assert_rejected(aws, outcome, "output.uri: bucket 'reference-data' is read-only for the job")
 
 
-def test_an_input_in_a_read_only_bucket_is_fine(aws: Aws) -> None:
-    config = valid_config(input={"uri": "s3://reference-data/in.parquet"})
+def test_an_input_in_a_read_only_bucket_is_fine(aws: SubmitterAws) -> None:
+    config = job_config(input={"uri": "s3://reference-data/in.parquet"})
     outcome = ingest_one(
         aws,
         config,
@@ -69,9 +72,9 @@ def test_an_input_in_a_read_only_bucket_is_fine(aws: Aws) -> None:
     ],
 )
 def test_resources_the_platform_does_not_offer_are_rejected(
-    aws: Aws, platform: Platform, resources: dict[str, Any], expected: str
+    aws: SubmitterAws, platform: Platform, resources: dict[str, Any], expected: str
 ) -> None:
-    outcome = ingest_one(aws, valid_config(resources=resources), platform=platform)
+    outcome = ingest_one(aws, job_config(resources=resources), platform=platform)
     assert_rejected(aws, outcome, expected)
 
 
@@ -80,23 +83,23 @@ def test_resources_the_platform_does_not_offer_are_rejected(
     [(Platform.EC2, {"vcpus": 2, "memory_mib": 3000}), (Platform.FARGATE, {"vcpus": 0.5})],
 )
 def test_resources_the_platform_offers_are_submitted(
-    aws: Aws, platform: Platform, resources: dict[str, Any]
+    aws: SubmitterAws, platform: Platform, resources: dict[str, Any]
 ) -> None:
-    outcome = ingest_one(aws, valid_config(resources=resources), platform=platform)
+    outcome = ingest_one(aws, job_config(resources=resources), platform=platform)
     assert outcome.action == "submitted"
 
 
-def test_thirty_thousand_brackets_are_a_rejection_not_a_retry_loop(aws: Aws) -> None:
+def test_thirty_thousand_brackets_are_a_rejection_not_a_retry_loop(aws: SubmitterAws) -> None:
     outcome = ingest_one(aws, b"[" * 30_000 + b"]" * 30_000)
     assert_rejected(aws, outcome, "(root): is nested more than 16 levels deep")
 
 
 def test_any_exception_from_the_parser_is_a_rejection(
-    aws: Aws, monkeypatch: pytest.MonkeyPatch
+    aws: SubmitterAws, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr(ingest, "parse_config", broken)
-    outcome = ingest_one(aws, valid_config())
+    outcome = ingest_one(aws, job_config())
     assert_rejected(aws, outcome, "(root): cannot be parsed (RecursionError)")

@@ -8,19 +8,17 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from submitter_helpers import Aws, fail_next_attach, s3_event, valid_config
+from support.aws_errors import Crash
+from support.events import s3_event
+from support.job_configs import job_config
+from support.submitter_aws import SubmitterAws, fail_next_attach
 
 from config import records
 from submitter.exceptions import SubmissionInFlightError
 from submitter.ingest import IngestIncompleteError
 
 
-class Crash(BaseException):
-    """Not an Exception: no `except Exception` in the code under test sees it, like a Lambda
-    killed by its timeout."""
-
-
-def crashed_invocation(aws: Aws, event_name: str) -> dict[str, Any]:
+def crashed_invocation(aws: SubmitterAws, event_name: str) -> dict[str, Any]:
     """Upload a config; its first invocation dies when a Batch call reaches `event_name` (later
     ones pass). The event, for redelivery."""
     crashed: list[bool] = []
@@ -31,16 +29,18 @@ def crashed_invocation(aws: Aws, event_name: str) -> dict[str, Any]:
             raise Crash
 
     aws.batch.meta.events.register(event_name, hook)
-    version = aws.upload("jobs/churn.json", valid_config())
+    version = aws.upload("jobs/churn.json", job_config())
     event = s3_event(("jobs/churn.json", version))
     with pytest.raises(Crash):
         aws.ingest(event)
     return event
 
 
-def test_update_failing_after_submit_job_then_redelivery_makes_one_batch_job(aws: Aws) -> None:
+def test_update_failing_after_submit_job_then_redelivery_makes_one_batch_job(
+    aws: SubmitterAws,
+) -> None:
     # GIVEN the record update after SubmitJob fails once (DynamoDB 500)
-    version = aws.upload("jobs/churn.json", valid_config())
+    version = aws.upload("jobs/churn.json", job_config())
     event = s3_event(("jobs/churn.json", version))
     fired = fail_next_attach(aws)
     # WHEN the event is handled: the Batch job exists, the record does not say so; Lambda fails
@@ -61,7 +61,7 @@ def test_update_failing_after_submit_job_then_redelivery_makes_one_batch_job(aws
     assert "lease_token" not in record
 
 
-def test_crash_after_submit_job_is_recovered_once_the_lease_expires(aws: Aws) -> None:
+def test_crash_after_submit_job_is_recovered_once_the_lease_expires(aws: SubmitterAws) -> None:
     # GIVEN an invocation that dies right after SubmitJob (no cleanup runs)
     event = crashed_invocation(aws, "after-call.batch.SubmitJob")
     [job] = aws.batch_jobs()
@@ -78,7 +78,7 @@ def test_crash_after_submit_job_is_recovered_once_the_lease_expires(aws: Aws) ->
     assert len(aws.batch_jobs()) == 1
 
 
-def test_crash_before_submit_job_is_submitted_by_the_redelivery(aws: Aws) -> None:
+def test_crash_before_submit_job_is_submitted_by_the_redelivery(aws: SubmitterAws) -> None:
     event = crashed_invocation(aws, "before-call.batch.SubmitJob")
     assert aws.batch_jobs() == []
 
@@ -88,9 +88,9 @@ def test_crash_before_submit_job_is_submitted_by_the_redelivery(aws: Aws) -> Non
     assert len(aws.batch_jobs()) == 1
 
 
-def test_concurrent_deliveries_of_one_upload_make_one_job(aws: Aws) -> None:
+def test_concurrent_deliveries_of_one_upload_make_one_job(aws: SubmitterAws) -> None:
     # GIVEN the same event delivered 8 times at once (real time: waiters poll the record)
-    version = aws.upload("jobs/churn.json", valid_config())
+    version = aws.upload("jobs/churn.json", job_config())
     event = s3_event(("jobs/churn.json", version))
     runtime = replace(aws.runtime, sleep=__import__("time").sleep, wait_seconds=10)
 
@@ -102,8 +102,8 @@ def test_concurrent_deliveries_of_one_upload_make_one_job(aws: Aws) -> None:
     assert len(aws.batch_jobs()) == 1
 
 
-def test_duplicates_and_reordering_across_many_uploads(aws: Aws) -> None:
-    versions = [aws.upload(f"jobs/job-{i}.json", valid_config(name=f"job{i}")) for i in range(6)]
+def test_duplicates_and_reordering_across_many_uploads(aws: SubmitterAws) -> None:
+    versions = [aws.upload(f"jobs/job-{i}.json", job_config(name=f"job{i}")) for i in range(6)]
     deliveries = [(f"jobs/job-{i}.json", v) for i, v in enumerate(versions)]
     # reversed, with every other upload delivered a second time
     order = list(reversed(deliveries)) + deliveries[::2]

@@ -7,35 +7,38 @@ import json
 from typing import Any
 
 import pytest
-from submitter_helpers import JOBS_BUCKET, Aws, s3_event, valid_config
+from support.events import s3_event
+from support.job_configs import job_config
+from support.names import JOBS_BUCKET
+from support.submitter_aws import SubmitterAws
 
 from config import records
 
 
-def ingest_one(aws: Aws, key: str, body: dict[str, Any] | bytes):
+def ingest_one(aws: SubmitterAws, key: str, body: dict[str, Any] | bytes):
     version = aws.upload(key, body)
     [outcome] = aws.ingest(s3_event((key, version)))
     return outcome
 
 
-REJECTIONS = {
-    "unknown key": (valid_config(colour="blue"), "colour: unknown key"),
-    "bad shards": (valid_config(shards=0), "shards:"),
-    "no queue": (valid_config(priority="urgent"), "priority: 'urgent' is not a deployed queue"),
+REJECTIONS: dict[str, tuple[dict[str, Any] | bytes, str]] = {
+    "unknown key": (job_config(colour="blue"), "colour: unknown key"),
+    "bad shards": (job_config(shards=0), "shards:"),
+    "no queue": (job_config(priority="urgent"), "priority: 'urgent' is not a deployed queue"),
     "pickle without pin": (
-        valid_config(model={"uri": "s3://batchscore-data/m.pkl"}),
+        job_config(model={"uri": "s3://batchscore-data/m.pkl"}),
         "model.sha256: required",
     ),
     "local model path": (
-        valid_config(model={"uri": "/tmp/model.skops"}),
+        job_config(model={"uri": "/tmp/model.skops"}),
         "model.uri: the deployed service accepts s3:// URIs only",
     ),
     "bucket not allowed": (
-        valid_config(input={"uri": "s3://someone-else/in.parquet"}),
+        job_config(input={"uri": "s3://someone-else/in.parquet"}),
         "input.uri: bucket 'someone-else' is not allowed",
     ),
     "output bucket not allowed": (
-        valid_config(output={"uri": "s3://elsewhere/out/"}),
+        job_config(output={"uri": "s3://elsewhere/out/"}),
         "output.uri: bucket 'elsewhere' is not allowed",
     ),
     "not json": (b"{ this is not json", "(root): is not valid JSON"),
@@ -47,7 +50,7 @@ REJECTIONS = {
 
 
 @pytest.mark.parametrize("case", list(REJECTIONS))
-def test_rejection_keeps_the_config_and_names_the_field(aws: Aws, case: str) -> None:
+def test_rejection_keeps_the_config_and_names_the_field(aws: SubmitterAws, case: str) -> None:
     body, expected = REJECTIONS[case]
     outcome = ingest_one(aws, "jobs/bad config.json", body)
 
@@ -71,7 +74,7 @@ def test_rejection_keeps_the_config_and_names_the_field(aws: Aws, case: str) -> 
     assert aws.all_batch_jobs() == []
 
 
-def test_too_large_config_is_not_read_whole(aws: Aws) -> None:
+def test_too_large_config_is_not_read_whole(aws: SubmitterAws) -> None:
     ranges: list[str] = []
     aws.s3.meta.events.register(
         "provide-client-params.s3.GetObject", lambda params, **_: ranges.append(params.get("Range"))
@@ -82,8 +85,8 @@ def test_too_large_config_is_not_read_whole(aws: Aws) -> None:
     assert ranges == ["bytes=0-65536"]
 
 
-def test_rejection_delivered_twice_is_one_record(aws: Aws) -> None:
-    version = aws.upload("jobs/bad.json", valid_config(shards=0))
+def test_rejection_delivered_twice_is_one_record(aws: SubmitterAws) -> None:
+    version = aws.upload("jobs/bad.json", job_config(shards=0))
     event = s3_event(("jobs/bad.json", version))
     [first] = aws.ingest(event)
     [again] = aws.ingest(event)
@@ -91,30 +94,30 @@ def test_rejection_delivered_twice_is_one_record(aws: Aws) -> None:
     assert first.job_id == again.job_id
 
 
-def test_kept_copies_do_not_trigger_ingest(aws: Aws) -> None:
-    outcome = ingest_one(aws, "jobs/bad.json", valid_config(shards=0))
+def test_kept_copies_do_not_trigger_ingest(aws: SubmitterAws) -> None:
+    outcome = ingest_one(aws, "jobs/bad.json", job_config(shards=0))
     [ignored] = aws.ingest(s3_event((f"rejected/{outcome.job_id}/bad.json", None)))
     assert ignored.action == "ignored"
 
 
-def test_every_bucket_allowed_when_the_allow_list_is_empty(aws: Aws) -> None:
+def test_every_bucket_allowed_when_the_allow_list_is_empty(aws: SubmitterAws) -> None:
     from dataclasses import replace
 
     aws.settings = replace(aws.settings, allowed_buckets=frozenset())
     outcome = ingest_one(
-        aws, "jobs/open.json", valid_config(input={"uri": "s3://anywhere/in.parquet"})
+        aws, "jobs/open.json", job_config(input={"uri": "s3://anywhere/in.parquet"})
     )
     assert outcome.action == "submitted"
 
 
-def test_tags_must_leave_room_for_the_job_definitions(aws: Aws) -> None:
+def test_tags_must_leave_room_for_the_job_definitions(aws: SubmitterAws) -> None:
     """propagate_tags: Batch fails a job whose tags and its job definition's exceed 50."""
     tagged = dataclasses.replace(
         aws, settings=dataclasses.replace(aws.settings, definition_tag_count=3)
     )
     too_many = {f"k{i}": "v" for i in range(48)}
 
-    outcome = ingest_one(tagged, "jobs/tagged.json", valid_config(tags=too_many))
+    outcome = ingest_one(tagged, "jobs/tagged.json", job_config(tags=too_many))
 
     assert outcome.action == "rejected"
     assert outcome.reason.startswith("tags: has 48 tags, at most 47 here")
@@ -123,5 +126,5 @@ def test_tags_must_leave_room_for_the_job_definitions(aws: Aws) -> None:
     assert aws.all_batch_jobs() == []
 
     fits = {f"k{i}": "v" for i in range(47)}
-    outcome = ingest_one(tagged, "jobs/fits.json", valid_config(job_id="fits-1", tags=fits))
+    outcome = ingest_one(tagged, "jobs/fits.json", job_config(job_id="fits-1", tags=fits))
     assert outcome.action != "rejected", outcome.reason

@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from submitter_helpers import TABLE, Aws, fail_next_attach, ok_response, s3_event, valid_config
+from support.aws_errors import ok_response
+from support.events import s3_event
+from support.job_configs import job_config
+from support.names import TABLE
+from support.submitter_aws import SubmitterAws, fail_next_attach
 
 from config import records
 from config.status import JobStatus
@@ -15,13 +19,13 @@ from submitter import job_actions
 from submitter.exceptions import JobNotFoundError, JobStateError, RerunIncompleteError
 
 
-def submitted(aws: Aws, **overrides):
-    version = aws.upload("jobs/churn.json", valid_config(**overrides))
+def submitted(aws: SubmitterAws, **overrides):
+    version = aws.upload("jobs/churn.json", job_config(**overrides))
     [outcome] = aws.ingest(s3_event(("jobs/churn.json", version)))
     return outcome
 
 
-def terminations(aws: Aws) -> list[dict]:
+def terminations(aws: SubmitterAws) -> list[dict]:
     calls: list[dict] = []
     aws.batch.meta.events.register(
         "provide-client-params.batch.TerminateJob", lambda params, **_: calls.append(params)
@@ -29,7 +33,7 @@ def terminations(aws: Aws) -> list[dict]:
     return calls
 
 
-def test_cancel_terminates_the_batch_job_and_records_cancelled(aws: Aws) -> None:
+def test_cancel_terminates_the_batch_job_and_records_cancelled(aws: SubmitterAws) -> None:
     job = submitted(aws, shards=3)
     calls = terminations(aws)
 
@@ -42,7 +46,7 @@ def test_cancel_terminates_the_batch_job_and_records_cancelled(aws: Aws) -> None
     assert calls == [{"jobId": job.batch_job_id, "reason": job_actions.CANCEL_REASON}]
 
 
-def test_cancel_of_a_finished_job_changes_nothing(aws: Aws) -> None:
+def test_cancel_of_a_finished_job_changes_nothing(aws: SubmitterAws) -> None:
     job = submitted(aws)
     records.advance(aws.ddb, TABLE, job.job_id, JobStatus.SUCCEEDED)
     calls = terminations(aws)
@@ -51,7 +55,7 @@ def test_cancel_of_a_finished_job_changes_nothing(aws: Aws) -> None:
     assert calls == []
 
 
-def test_cancel_again_resends_terminate(aws: Aws) -> None:
+def test_cancel_again_resends_terminate(aws: SubmitterAws) -> None:
     job = submitted(aws)
     job_actions.cancel(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
     calls = terminations(aws)
@@ -59,14 +63,14 @@ def test_cancel_again_resends_terminate(aws: Aws) -> None:
     assert [c["jobId"] for c in calls] == [job.batch_job_id]
 
 
-def test_cancel_of_an_unknown_job(aws: Aws) -> None:
+def test_cancel_of_an_unknown_job(aws: SubmitterAws) -> None:
     with pytest.raises(JobNotFoundError):
         job_actions.cancel(aws.ddb, aws.batch, aws.settings, "nope", runtime=aws.runtime)
 
 
-def test_a_submission_that_lands_after_cancel_is_terminated(aws: Aws) -> None:
+def test_a_submission_that_lands_after_cancel_is_terminated(aws: SubmitterAws) -> None:
     # GIVEN a cancel that arrives while the submission is between SubmitJob and the record update
-    version = aws.upload("jobs/churn.json", valid_config())
+    version = aws.upload("jobs/churn.json", job_config())
     calls = terminations(aws)
     cancelled: list[str] = []
 
@@ -82,7 +86,7 @@ def test_a_submission_that_lands_after_cancel_is_terminated(aws: Aws) -> None:
     assert [c["jobId"] for c in calls][-1] == cancelled[0] == outcome.batch_job_id
 
 
-def test_rerun_submits_the_stored_config_as_a_new_linked_job(aws: Aws) -> None:
+def test_rerun_submits_the_stored_config_as_a_new_linked_job(aws: SubmitterAws) -> None:
     job = submitted(aws, priority="low", shards=2)
     records.advance(aws.ddb, TABLE, job.job_id, JobStatus.FAILED, reason="spot")
 
@@ -103,11 +107,11 @@ def test_rerun_submits_the_stored_config_as_a_new_linked_job(aws: Aws) -> None:
     assert len(aws.batch_jobs("low")) == 2
 
 
-def test_rerun_refuses_running_and_rejected_jobs(aws: Aws) -> None:
+def test_rerun_refuses_running_and_rejected_jobs(aws: SubmitterAws) -> None:
     job = submitted(aws)
     with pytest.raises(JobStateError, match="SUBMITTED"):
         job_actions.rerun(aws.ddb, aws.batch, aws.settings, job.job_id, runtime=aws.runtime)
-    bad = aws.upload("jobs/bad.json", valid_config(shards=0))
+    bad = aws.upload("jobs/bad.json", job_config(shards=0))
     [rejected] = aws.ingest(s3_event(("jobs/bad.json", bad)))
     with pytest.raises(JobStateError, match="rejected"):
         job_actions.rerun(aws.ddb, aws.batch, aws.settings, rejected.job_id, runtime=aws.runtime)
@@ -121,13 +125,13 @@ def test_rerun_id_fits_64_characters() -> None:
     assert job_actions.rerun_id("churn", "0123456789abcdef") == "churn-r01234567"
 
 
-def finished(aws: Aws) -> str:
+def finished(aws: SubmitterAws) -> str:
     job = submitted(aws)
     records.advance(aws.ddb, TABLE, job.job_id, JobStatus.FAILED, reason="spot")
     return job.job_id
 
 
-def reruns_in_batch(aws: Aws, original: str) -> list[dict]:
+def reruns_in_batch(aws: SubmitterAws, original: str) -> list[dict]:
     return [j for j in aws.batch_jobs() if j["jobName"].startswith(f"batchscore-{original}-r")]
 
 
@@ -146,7 +150,7 @@ def lose_next_answer(client: Any, operation: str) -> list[dict]:
     return lost
 
 
-def test_rerun_whose_submit_job_answer_is_lost_recovers_the_job_it_made(aws: Aws) -> None:
+def test_rerun_whose_submit_job_answer_is_lost_recovers_the_job_it_made(aws: SubmitterAws) -> None:
     # GIVEN SubmitJob creates the Batch job but its answer is lost (a 500 after the fact)
     original = finished(aws)
     lost = lose_next_answer(aws.batch, "SubmitJob")
@@ -162,7 +166,7 @@ def test_rerun_whose_submit_job_answer_is_lost_recovers_the_job_it_made(aws: Aws
     assert "lease_token" not in record
 
 
-def test_rerun_whose_record_update_fails_once_is_completed(aws: Aws) -> None:
+def test_rerun_whose_record_update_fails_once_is_completed(aws: SubmitterAws) -> None:
     original = finished(aws)
     fired = fail_next_attach(aws)
     again = job_actions.rerun(aws.ddb, aws.batch, aws.settings, original, runtime=aws.runtime)
@@ -172,7 +176,7 @@ def test_rerun_whose_record_update_fails_once_is_completed(aws: Aws) -> None:
     assert records.get_record(aws.ddb, TABLE, again.job_id)["batch_job_id"] == made["jobId"]
 
 
-def test_rerun_that_cannot_finish_names_the_new_job_and_submits_once(aws: Aws) -> None:
+def test_rerun_that_cannot_finish_names_the_new_job_and_submits_once(aws: SubmitterAws) -> None:
     original = finished(aws)
     fail_next_attach(aws, times=2)
     with pytest.raises(RerunIncompleteError) as raised:
@@ -184,7 +188,7 @@ def test_rerun_that_cannot_finish_names_the_new_job_and_submits_once(aws: Aws) -
     assert records.get_record(aws.ddb, TABLE, new_id)["status"] == "SUBMITTED"
 
 
-def test_rerun_whose_record_cannot_be_written_submits_nothing(aws: Aws) -> None:
+def test_rerun_whose_record_cannot_be_written_submits_nothing(aws: SubmitterAws) -> None:
     original = finished(aws)
 
     def refuse(**_):
@@ -196,7 +200,9 @@ def test_rerun_whose_record_cannot_be_written_submits_nothing(aws: Aws) -> None:
     assert reruns_in_batch(aws, original) == []
 
 
-def test_rerun_whose_put_item_answer_is_lost_takes_its_own_lease_and_submits(aws: Aws) -> None:
+def test_rerun_whose_put_item_answer_is_lost_takes_its_own_lease_and_submits(
+    aws: SubmitterAws,
+) -> None:
     # GIVEN the new record is written but PutItem's answer is lost: the rerun's lease is live
     original = finished(aws)
     lost = lose_next_answer(aws.ddb, "PutItem")
@@ -211,7 +217,7 @@ def test_rerun_whose_put_item_answer_is_lost_takes_its_own_lease_and_submits(aws
     assert "lease_token" not in record
 
 
-def test_rerun_waits_for_batch_to_list_a_job_it_may_have_made(aws: Aws) -> None:
+def test_rerun_waits_for_batch_to_list_a_job_it_may_have_made(aws: SubmitterAws) -> None:
     # GIVEN SubmitJob's answer is lost AND ListJobs lists the new job only on the 4th asking
     original = finished(aws)
     lost = lose_next_answer(aws.batch, "SubmitJob")

@@ -16,34 +16,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from fnmatch import fnmatch
-from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
-from hcl2 import SerializationOptions
-from submitter_helpers import TABLE, Aws, load_event, s3_event, valid_config
+from support.aws_errors import Crash
+from support.events import load_event, s3_event
+from support.job_configs import job_config
+from support.names import TABLE
+from support.submitter_aws import SubmitterAws
+from support.terraform_hcl import load_hcl
 
 from submitter import job_actions, reconcile, state_change
 
-IAM_TF = Path(__file__).resolve().parents[3] / "terraform" / "iam.tf"
 Call = tuple[str, str, dict[str, Any]]  # (IAM service prefix, operation, parameters)
 Need = tuple[str, str | None]  # (IAM action, S3 key or DynamoDB index the action is on)
 
 
-class Crash(BaseException):
-    """Not an Exception: the code under test cannot catch it, like a Lambda killed mid-call."""
-
-
 def policy_statements(document: str) -> list[dict[str, Any]]:
-    with IAM_TF.open() as file:
-        options = SerializationOptions(strip_string_quotes=True)
-        parsed = hcl2.load(file, serialization_options=options)
-    for block in parsed["data"]:
+    for block in load_hcl("iam.tf")["data"]:
         for name, body in block.get("aws_iam_policy_document", {}).items():
             if name == document:
                 return body["statement"]
-    raise AssertionError(f"no aws_iam_policy_document.{document} in {IAM_TF}")
+    raise AssertionError(f"no aws_iam_policy_document.{document} in terraform/iam.tf")
 
 
 def needs(call: Call) -> list[Need]:
@@ -102,7 +96,7 @@ def recording(*clients: Any) -> Iterator[list[Call]]:
             client.meta.events.unregister("provide-client-params.*.*", note)
 
 
-def ingest_paths(aws: Aws) -> list[Call]:
+def ingest_paths(aws: SubmitterAws) -> list[Call]:
     """A submission, a rejection, a duplicate delivery, a crash recovered by name, and a
     submission landing after its job was cancelled."""
     steps: list[Call] = []
@@ -116,12 +110,12 @@ def ingest_paths(aws: Aws) -> list[Call]:
             finally:
                 steps.extend(step)
 
-    version = aws.upload("jobs/ok.json", valid_config(tags={"team": "risk"}, shards=2))
+    version = aws.upload("jobs/ok.json", job_config(tags={"team": "risk"}, shards=2))
     ok = s3_event(("jobs/ok.json", version))
     lambda_step(ok)
     lambda_step(ok)  # redelivery: a duplicate
 
-    bad = aws.upload("jobs/bad.json", valid_config(shards=0))
+    bad = aws.upload("jobs/bad.json", job_config(shards=0))
     lambda_step(s3_event(("jobs/bad.json", bad)))
 
     crashed: list[bool] = []
@@ -132,7 +126,7 @@ def ingest_paths(aws: Aws) -> list[Call]:
             raise Crash
 
     aws.batch.meta.events.register("after-call.batch.SubmitJob", crash_once)
-    version = aws.upload("jobs/crash.json", valid_config(name="crash"))
+    version = aws.upload("jobs/crash.json", job_config(name="crash"))
     crash = s3_event(("jobs/crash.json", version))
     lambda_step(crash)
     aws.clock.advance(aws.settings.lease_seconds + 1)
@@ -147,21 +141,21 @@ def ingest_paths(aws: Aws) -> list[Call]:
         job_actions.cancel(ddb, batch, aws.settings, job_id, runtime=aws.runtime)
 
     aws.batch.meta.events.register("after-call.batch.SubmitJob", cancel_now)
-    version = aws.upload("jobs/late.json", valid_config(name="late"))
+    version = aws.upload("jobs/late.json", job_config(name="late"))
     lambda_step(s3_event(("jobs/late.json", version)))  # attach sees CANCELLED: TerminateJob
     return steps
 
 
-def state_paths(aws: Aws) -> list[Call]:
+def state_paths(aws: SubmitterAws) -> list[Call]:
     """A reconciler run over an open record, and an array parent's FAILED arriving first."""
-    version = aws.upload("jobs/array.json", valid_config(name="array", shards=2))
+    version = aws.upload("jobs/array.json", job_config(name="array", shards=2))
     [array] = aws.ingest(s3_event(("jobs/array.json", version)))
     event = load_event("batch-array-parent-failed.json")
     event["detail"]["jobId"] = array.batch_job_id
     event["detail"]["parameters"] = {"job_id": array.job_id}
     with recording(aws.ddb, aws.batch) as calls:
         state_change.handle_event(copy.deepcopy(event), ddb=aws.ddb, table=TABLE, batch=aws.batch)
-    version = aws.upload("jobs/open.json", valid_config(name="open"))
+    version = aws.upload("jobs/open.json", job_config(name="open"))
     aws.ingest(s3_event(("jobs/open.json", version)))
     with recording(aws.ddb, aws.batch) as more:
         reconcile.reconcile(
@@ -182,7 +176,7 @@ def state_paths(aws: Aws) -> list[Call]:
     ],
 )
 def test_every_call_of_the_lambda_is_allowed_by_its_policy(
-    aws: Aws, lambda_name: str, paths: Any, must_include: set[str]
+    aws: SubmitterAws, lambda_name: str, paths: Any, must_include: set[str]
 ) -> None:
     statements = policy_statements(lambda_name)
     required = {need for call in paths(aws) for need in needs(call)}

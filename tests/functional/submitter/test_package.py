@@ -13,10 +13,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
 from config import env
 
-ROOT = Path(__file__).parents[3]
 HEAVY = ("pandas", "pyarrow", "sklearn", "numpy", "boto3", "botocore", "typer", "rich")
 # What the packaged project code may import: itself, the zip's wheels, the runtime's SDK, stdlib.
 IMPORTABLE = {"config", "submitter", "pydantic", "aws_lambda_powertools", "boto3", "botocore"}
@@ -90,8 +90,7 @@ def test_handlers_import_from_the_zip_alone(built: Path, tmp_path: Path) -> None
     # GIVEN the zip unpacked as Lambda does (boto3 comes from the runtime: here, our venv)
     zipfile.ZipFile(built).extractall(tmp_path)
     code = (
-        "import json, sys\n"
-        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "import json\n"
         "import submitter.ingest_handler, submitter.state_handler, pydantic, pydantic_core\n"
         "print(json.dumps([pydantic.__file__, pydantic_core.__file__,"
         " submitter.ingest_handler.__file__]))"
@@ -103,6 +102,7 @@ def test_handlers_import_from_the_zip_alone(built: Path, tmp_path: Path) -> None
         env.QUEUES: "normal",
         "AWS_DEFAULT_REGION": "us-east-1",
         "PYTHONDONTWRITEBYTECODE": "1",  # as in Lambda: nothing can be written beside the code
+        "PYTHONPATH": str(tmp_path),  # the task root first on the path, as Lambda puts it
     }
     # WHEN the handlers are imported from a directory outside the project
     out = subprocess.run(

@@ -7,12 +7,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from submitter_helpers import TABLE, error_response, load_event
+from support import job_records
+from support.aws_errors import error_response
+from support.events import load_event
+from support.names import JOB_DEFINITION, TABLE
+from support.paths import ROOT
 
 from config import env, records
 from config.records import utc_now
@@ -23,8 +26,6 @@ from submitter.local.executor import LocalBatch
 from submitter.local.jobs import JobDefinition
 from submitter.state_change import handle_event
 
-ROOT = Path(__file__).resolve().parents[3]
-DEFINITION = "batchscore-job"
 SLEEPER = "sleeper"
 AN_HOUR_AGO = timedelta(hours=1)
 
@@ -34,7 +35,7 @@ def batch(tmp_path) -> Iterator[LocalBatch]:
     """A local Batch whose jobs exit at once (0 unless a command override says otherwise)."""
     local = LocalBatch(
         job_definitions=[
-            JobDefinition(DEFINITION, ("python", "-S", "-c", "pass")),
+            JobDefinition(JOB_DEFINITION, ("python", "-S", "-c", "pass")),
             JobDefinition(SLEEPER, ("python", "-S", "-c", "import time; time.sleep(60)")),
         ],
         max_vcpus=4,
@@ -56,7 +57,7 @@ def run(batch: LocalBatch, job_id: str, exit_code: int = 0, **request: Any) -> s
     batch_job_id = batch.submit_job(
         jobName=job_name(job_id),
         jobQueue="normal",
-        jobDefinition=DEFINITION,
+        jobDefinition=JOB_DEFINITION,
         parameters={"job_id": job_id},
         containerOverrides={"command": ["python", "-S", "-c", code]},
         **request,
@@ -88,16 +89,11 @@ def open_record(
     at: datetime | None = None,
     **fields: Any,
 ) -> dict[str, Any]:
-    """A record as the submitter (and the container's RUNNING) left it, last touched `at`."""
+    """A record as the submitter (and the container's RUNNING) left it, an hour ago by default."""
     moment = at or utc_now() - AN_HOUR_AGO
-    record = {"job_id": job_id, "name": "n", "status": JobStatus.SUBMITTED.value, **fields}
-    if batch_job_id:
-        record["batch_job_id"] = batch_job_id
-    records.create_record(ddb, TABLE, record, now=moment)
-    if status != JobStatus.SUBMITTED:
-        attempt = 1 if status == JobStatus.RUNNING else None
-        assert records.advance(ddb, TABLE, job_id, status, attempt=attempt, now=moment)
-    return records.get_record(ddb, TABLE, job_id)
+    return job_records.open_record(
+        ddb, job_id, status, batch_job_id=batch_job_id, at=moment, **fields
+    )
 
 
 def beyond_the_window() -> datetime:
@@ -379,12 +375,10 @@ def test_a_parent_failed_event_first_without_batch_answering_still_fails_the_job
 
 
 def test_the_scheduled_event_runs_the_reconciler_in_the_state_lambda(
-    ddb, batch, monkeypatch: pytest.MonkeyPatch
+    ddb, batch, monkeypatch: pytest.MonkeyPatch, cold_start
 ) -> None:
-    from test_handlers import fresh
-
     monkeypatch.setenv(env.TABLE_NAME, TABLE)
-    module = fresh("submitter.state_handler")
+    module = cold_start("submitter.state_handler")
     monkeypatch.setattr(module, "batch", batch)
     open_record(ddb, "lost", run(batch, "lost", exit_code=2))
     open_record(ddb, "busy", start_sleeper(batch, "busy"))

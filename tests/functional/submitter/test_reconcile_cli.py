@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from moto_batch import JOB_DEFINITION
-from submitter_helpers import TABLE, Aws, error_response
+from support import job_records
+from support.aws_errors import error_response
+from support.names import JOB_DEFINITION, TABLE
+from support.submitter_aws import SubmitterAws
 from typer.testing import CliRunner
 
 from config import env, records
@@ -24,7 +26,7 @@ UNKNOWN_BATCH_JOB = "0b1c2d3e-0000-4000-8000-000000000000"
 
 
 @pytest.fixture
-def cli(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+def cli(aws: SubmitterAws, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     monkeypatch.setenv(env.TABLE_NAME, TABLE)  # the deployment: found through the environment
     # As in a real `batchscore` process, the submitter's loggers write nothing to stdout (an
     # earlier test's Lambda import may have given them powertools' handler).
@@ -32,18 +34,13 @@ def cli(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     return CliRunner()
 
 
-def running_record(aws: Aws, job_id: str, batch_job_id: str, *, age: timedelta) -> None:
-    moment = utc_now() - age
-    records.create_record(
-        aws.ddb,
-        TABLE,
-        {"job_id": job_id, "name": "n", "status": "SUBMITTED", "batch_job_id": batch_job_id},
-        now=moment,
+def running_record(aws: SubmitterAws, job_id: str, batch_job_id: str, *, age: timedelta) -> None:
+    job_records.open_record(
+        aws.ddb, job_id, JobStatus.RUNNING, batch_job_id=batch_job_id, at=utc_now() - age
     )
-    assert records.advance(aws.ddb, TABLE, job_id, JobStatus.RUNNING, attempt=1, now=moment)
 
 
-def finished_batch_job(aws: Aws, job_id: str) -> str:
+def finished_batch_job(aws: SubmitterAws, job_id: str) -> str:
     return aws.batch.submit_job(
         jobName=job_name(job_id),
         jobQueue=aws.settings.queue_for_priority("normal"),

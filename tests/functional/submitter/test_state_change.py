@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from submitter_helpers import TABLE, load_event
+from support import job_records
+from support.events import load_event
+from support.names import TABLE
 
 from config import records
 from config.deployment import runnable_cancelled_reason
@@ -17,15 +19,7 @@ JOB_ID = "churn-0123456789abcdef"  # what tests/events/batch-*.json carry
 
 
 def open_record(ddb: Any, status: JobStatus = JobStatus.SUBMITTED, **fields: Any) -> None:
-    records.create_record(
-        ddb,
-        TABLE,
-        {"job_id": JOB_ID, "name": "churn", "status": JobStatus.SUBMITTED.value, **fields},
-    )
-    if status == JobStatus.RUNNING:
-        assert records.advance(ddb, TABLE, JOB_ID, status, attempt=1)
-    elif status != JobStatus.SUBMITTED:
-        assert records.advance(ddb, TABLE, JOB_ID, status)
+    job_records.open_record(ddb, JOB_ID, status, name="churn", **fields)
 
 
 def send(ddb: Any, name: str, **detail: Any):

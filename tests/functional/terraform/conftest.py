@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from terraform_hcl import root_locals
+from support.terraform_hcl import root_locals
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from terraform_hcl import job_definition_command, job_definition_container
+from support.terraform_hcl import job_definition_command, job_definition_container
 
 from job.commands import parser
 from submitter.local import image, jobs

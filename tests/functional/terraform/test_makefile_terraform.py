@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from terraform_hcl import ROOT
+from support.paths import ROOT
 
 
 def make(*args: str) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,8 @@ import re
 import runpy
 
 import pytest
-from terraform_hcl import TERRAFORM_DIR, load_hcl, merged, resource
+from support.paths import TERRAFORM_DIR
+from support.terraform_hcl import load_hcl, merged, resource
 
 from config import env, retry
 from config.deployment import RUNNABLE_BLOCKED_REASONS, runnable_cancelled_reason

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from terraform_hcl import run_make
+from support.terraform_hcl import run_make
 
 
 def assert_target_passes(target: str) -> str:

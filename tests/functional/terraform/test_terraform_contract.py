@@ -8,7 +8,8 @@ import re
 import runpy
 
 import pytest
-from terraform_hcl import TERRAFORM_DIR, load_hcl, merged, resource
+from support.paths import TERRAFORM_DIR
+from support.terraform_hcl import load_hcl, merged, resource
 
 from config import env, records, retry
 from config.deployment import DEFAULT_QUEUE_COMPUTE_ENVIRONMENTS, DEFAULT_QUEUE_PRIORITIES

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import jobdata
 import pyarrow as pa
 import pytest
+from support import jobdata
 
 from config.retry import EXIT_OK, EXIT_PERMANENT
 from job.commands import main

@@ -3,8 +3,9 @@ alone may well have no rows: that is not an error)."""
 
 from __future__ import annotations
 
-import jobdata
-from rel_container_cloud import BUCKET, Cloud
+from support import jobdata
+from support.container_cloud import Cloud
+from support.names import DATA_BUCKET
 
 from config.retry import EXIT_OK, EXIT_PERMANENT
 
@@ -15,7 +16,7 @@ def test_an_array_job_over_an_input_without_rows_fails_at_the_commit(cloud: Clou
     for name in ("a", "b"):
         path = jobdata.write_table(jobdata.table(0), cloud.local / f"{name}.parquet")
         cloud.put(f"input/{name}.parquet", path)
-    prefixes = (f"s3://{BUCKET}/input/", f"s3://{BUCKET}/output/")
+    prefixes = (f"s3://{DATA_BUCKET}/input/", f"s3://{DATA_BUCKET}/output/")
     document = jobdata.config(model, *prefixes, shards=2, **{"input.format": "parquet"})
     cloud.create_job("job-1", document)
 
@@ -24,7 +25,7 @@ def test_an_array_job_over_an_input_without_rows_fails_at_the_commit(cloud: Clou
 
     assert first.code == EXIT_OK, first.errors()
     assert last.code == EXIT_PERMANENT
-    assert f"input.uri: s3://{BUCKET}/input/ holds no rows" in last.errors()
+    assert f"input.uri: s3://{DATA_BUCKET}/input/ holds no rows" in last.errors()
     assert "output/_manifest.json" not in cloud.keys("output/")
     record = cloud.record("job-1")
     assert (record["status"], record["exit_code"]) == ("FAILED", EXIT_PERMANENT)

@@ -8,8 +8,9 @@ import json
 from typing import Any
 
 import pytest
-from faulty_moto import INTERNAL_ERROR, SLOW_DOWN, THROUGHPUT_EXCEEDED, Request
-from rel_container_cloud import BUCKET, Cloud
+from support.container_cloud import Cloud
+from support.faulty_moto import INTERNAL_ERROR, SLOW_DOWN, THROUGHPUT_EXCEEDED, Request
+from support.names import DATA_BUCKET
 
 from config.retry import EXIT_OK, EXIT_TRANSIENT
 
@@ -136,4 +137,4 @@ def test_a_commit_whose_report_failed_is_recognised_by_the_next_attempt(
     assert json.loads(cloud.objects(MANIFEST)[MANIFEST])["attempt"] == 1
     record = cloud.record("job-1")
     assert (record["status"], record["attempts"], record["rows"]) == ("SUCCEEDED", 2, 3000)
-    assert record["manifest_uri"] == f"s3://{BUCKET}/{MANIFEST}"
+    assert record["manifest_uri"] == f"s3://{DATA_BUCKET}/{MANIFEST}"

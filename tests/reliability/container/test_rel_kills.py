@@ -7,9 +7,9 @@ import json
 import signal
 import time
 
-import jobdata
 import pytest
-from rel_container_cloud import Cloud
+from support import jobdata
+from support.container_cloud import Cloud
 
 from config.retry import EXIT_OK
 

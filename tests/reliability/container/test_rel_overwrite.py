@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from rel_container_cloud import BUCKET, Cloud
+from support.container_cloud import Cloud
+from support.names import DATA_BUCKET
 
 from config.retry import EXIT_OK, EXIT_PERMANENT
 
@@ -29,7 +30,7 @@ def test_overwrite_false_keeps_the_output_and_true_replaces_it_whole(
     assert cloud.objects("output/") == before
     record = cloud.record("job-b")
     assert (record["status"], record["exit_code"]) == ("FAILED", EXIT_PERMANENT)
-    assert f"s3://{BUCKET}/output/_manifest.json" in record["status_reason"]
+    assert f"s3://{DATA_BUCKET}/output/_manifest.json" in record["status_reason"]
 
     # WHEN job C overwrites with larger parts
     cloud.create_job("job-c", {**job_input, "output": {**job_input["output"], "overwrite": True}})
@@ -39,10 +40,12 @@ def test_overwrite_false_keeps_the_output_and_true_replaces_it_whole(
     manifest = json.loads(cloud.objects("output/_manifest.json")["output/_manifest.json"])
     assert manifest["job_id"] == "job-c"
     listed = sorted(part["uri"] for part in manifest["parts"])
-    present = sorted(f"s3://{BUCKET}/{key}" for key in cloud.keys("output/") if "/part-" in key)
+    present = sorted(
+        f"s3://{DATA_BUCKET}/{key}" for key in cloud.keys("output/") if "/part-" in key
+    )
     assert listed == present
     assert len(listed) == 3
     assert sum(part["rows"] for part in manifest["parts"]) == manifest["rows"] == 3000
     record = cloud.record("job-c")
     assert (record["status"], record["rows"]) == ("SUCCEEDED", 3000)
-    assert record["manifest_uri"] == f"s3://{BUCKET}/output/_manifest.json"
+    assert record["manifest_uri"] == f"s3://{DATA_BUCKET}/output/_manifest.json"

@@ -9,9 +9,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import jobdata
 import pyarrow as pa
 import pytest
+from support import jobdata
 
 from config import retry
 from config.records import get_record

@@ -1,30 +1,19 @@
 """Fixtures of the pipeline reliability tests: moto (in-process) for S3 and DynamoDB, the local
-Batch running a trivial container, and the submitter's real work functions between them."""
+Batch running a trivial container, and the submitter's real work functions between them
+(`support.pipeline`). `cold_start` and `aws_credentials` are in tests/conftest.py."""
 
 from __future__ import annotations
 
-import importlib
-import logging
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
-from rel_pipeline_helpers import (
-    DATA_BUCKET,
-    JOB_DEFINITION,
-    JOBS_BUCKET,
-    REGION,
-    RUN_ONCE_COMMAND,
-    Pipeline,
-    SerialClient,
-    settings,
-)
+from support.names import DATA_BUCKET, JOB_DEFINITION, JOBS_BUCKET, REGION, TABLE
+from support.pipeline import RUN_ONCE_COMMAND, Pipeline, SerialClient, pipeline_settings
 
 from config.records import table_definition
 from config.retry import retry_strategy
@@ -34,15 +23,7 @@ from submitter.submission import Runtime
 
 
 @pytest.fixture
-def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """moto's own fake keys (mock_aws sets them); only the region and endpoints are ours."""
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_BATCH", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def make_pipeline(credentials: None, tmp_path: Path) -> Iterator[Callable[..., Pipeline]]:
+def make_pipeline(aws_credentials: None, tmp_path: Path) -> Iterator[Callable[..., Pipeline]]:
     """`make_pipeline(max_vcpus=..., runtime=..., wrap_batch=...)`: one per test."""
     made: list[LocalBatch] = []
     with mock_aws():
@@ -52,7 +33,7 @@ def make_pipeline(credentials: None, tmp_path: Path) -> Iterator[Callable[..., P
         for bucket in (JOBS_BUCKET, DATA_BUCKET):
             s3.create_bucket(Bucket=bucket)
         s3.put_bucket_versioning(Bucket=JOBS_BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        ddb.create_table(**table_definition(settings().table))
+        ddb.create_table(**table_definition(TABLE))
 
         def make(
             *,
@@ -79,7 +60,7 @@ def make_pipeline(credentials: None, tmp_path: Path) -> Iterator[Callable[..., P
                 ddb=ddb,
                 batch=wrap_batch(local_batch) if wrap_batch else local_batch,
                 local_batch=local_batch,
-                settings=settings(**setting_overrides),
+                settings=pipeline_settings(**setting_overrides),
                 runtime=runtime or Runtime(),
                 runs_file=runs_file,
                 batch_events=events,
@@ -90,20 +71,3 @@ def make_pipeline(credentials: None, tmp_path: Path) -> Iterator[Callable[..., P
         finally:
             for local_batch in made:
                 local_batch.close()
-
-
-@pytest.fixture
-def cold_start(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
-    """Import a Lambda entry point anew (its clients made under this test's moto), with
-    powertools' loggers as on a cold start; the earlier module and loggers come back after."""
-
-    def load(name: str) -> ModuleType:
-        for logger_name in ("batchscore-ingest", "batchscore-state", "submitter"):
-            std = logging.getLogger(logger_name)
-            monkeypatch.setattr(std, "handlers", [])
-            for attribute in ("init", "powertools_handler"):  # powertools' "configured" marks
-                monkeypatch.delattr(std, attribute, raising=False)
-        monkeypatch.delitem(sys.modules, name, raising=False)
-        return importlib.import_module(name)
-
-    return load

@@ -11,7 +11,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from rel_pipeline_helpers import BatchProxy, FakeClock, job_config, s3_put_event
+from support.aws_errors import Crash
+from support.clock import FakeClock
+from support.events import s3_put_event
+from support.job_configs import job_config
+from support.pipeline import BatchProxy
 
 from config import records
 from config.status import JobStatus
@@ -19,11 +23,6 @@ from submitter.batch import job_name
 from submitter.exceptions import SubmissionInFlightError
 from submitter.ingest import IngestIncompleteError
 from submitter.submission import Runtime
-
-
-class Crash(BaseException):
-    """Not an Exception: no `except Exception` of the code under test sees it, as when Lambda
-    kills an invocation at its timeout (nothing is cleaned up, the lease stays held)."""
 
 
 class FailAfterSubmit(BatchProxy):

@@ -15,7 +15,8 @@ import random
 from typing import Any
 
 import pytest
-from rel_pipeline_helpers import JOB_DEFINITION, wait_until
+from support.names import JOB_DEFINITION
+from support.waiting import wait_until
 
 from config import records
 from config.status import JobStatus

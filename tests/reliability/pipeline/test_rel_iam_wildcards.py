@@ -8,15 +8,12 @@ in tests/functional/terraform/test_terraform_checks.py (`make tf-checkov`).
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
 from typing import Any
 
-import hcl2
 import pytest
-from hcl2 import SerializationOptions
+from support.paths import TERRAFORM_DIR
+from support.terraform_hcl import parse_hcl
 
-TERRAFORM_DIR = Path(__file__).resolve().parents[3] / "terraform"
 # Resource types whose policy attribute is an IAM policy (resource-based or identity-based).
 POLICY_ATTRIBUTES = {
     "aws_iam_role_policy": "policy",
@@ -28,12 +25,6 @@ POLICY_ATTRIBUTES = {
     "aws_sqs_queue_policy": "policy",
     "aws_sns_topic_policy": "policy",
 }
-
-
-def load(text: str) -> dict[str, Any]:
-    return hcl2.load(
-        io.StringIO(text), serialization_options=SerializationOptions(strip_string_quotes=True)
-    )
 
 
 def blocks(document: dict[str, Any], kind: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -72,7 +63,7 @@ def statement_problems(label: str, statement: dict[str, Any]) -> list[str]:
 
 def wildcard_problems(text: str, where: str) -> list[str]:
     """What is wrong with the IAM policies of one .tf file's text."""
-    document = load(text)
+    document = parse_hcl(text)
     problems = []
     for type_name, name, body in blocks(document, "data"):
         if type_name != "aws_iam_policy_document":
@@ -102,7 +93,7 @@ def test_the_policies_this_test_reads_are_the_deployments() -> None:
     names = {
         name
         for file in TERRAFORM_DIR.glob("*.tf")
-        for type_name, name, _ in blocks(load(file.read_text()), "data")
+        for type_name, name, _ in blocks(parse_hcl(file.read_text()), "data")
         if type_name == "aws_iam_policy_document"
     }
     assert {"job", "job_execution", "ingest", "state"} <= names

@@ -14,7 +14,9 @@ import re
 from typing import Any
 
 import pytest
-from rel_pipeline_helpers import JOBS_BUCKET, job_config, s3_put_event
+from support.events import s3_put_event
+from support.job_configs import job_config
+from support.names import JOBS_BUCKET
 
 from config.models import NAME_PATTERN
 from config.status import JobStatus

@@ -3,7 +3,7 @@ threads -> exactly 1,000 Batch jobs, each run once, each record terminal and cor
 
 The pipeline is the submitter's real ingest and state-change functions over moto (S3,
 DynamoDB) and the local Batch, whose processes are a trivial container (one line per run in a
-file; see rel_pipeline_helpers.RUN_ONCE). Its events go to the state-change handler, which moves
+file; see support.pipeline.RUN_ONCE). Its events go to the state-change handler, which moves
 the records to RUNNING and SUCCEEDED (what the real container also does itself).
 """
 
@@ -15,15 +15,10 @@ import time
 from collections import Counter
 
 import pytest
-from rel_pipeline_helpers import (
-    JOBS_BUCKET,
-    QUEUES,
-    ChaoticDelivery,
-    job_config,
-    ranks_never_decrease,
-    s3_put_event,
-    status_trace,
-)
+from support.events import s3_put_event
+from support.job_configs import job_config
+from support.names import JOBS_BUCKET, QUEUES
+from support.pipeline import ChaoticDelivery, ranks_never_decrease, status_trace
 
 from config.status import JobStatus
 from submitter.batch import job_name

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -23,8 +22,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import skops.io as sio
-from rel_pipeline_helpers import JOB_DEFINITION, TABLE, job_config, s3_put_event
 from sklearn.linear_model import LogisticRegression
+from support.events import s3_put_event
+from support.job_configs import job_config
+from support.names import JOB_DEFINITION, TABLE
 
 from config import env, records
 from config.status import JobStatus
@@ -66,16 +67,6 @@ def local_job(tmp_path: Path) -> tuple[dict[str, Any], list[str]]:
     pq.write_table(data, path)
     document = secrets_config(model, path, tmp_path / "out", sha256)
     return document, [TAG_VALUE, FEATURE, PASSTHROUGH, sha256]
-
-
-@pytest.fixture
-def job_logging() -> Any:
-    """`python -m job` in-process adds a handler on the root logger: remove it afterwards."""
-    yield
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_batchscore", False):
-            root.removeHandler(handler)
 
 
 def assert_absent(text: str, secrets: list[str]) -> None:
@@ -129,7 +120,6 @@ def test_job_score_logs_no_config_value(
     local_job: tuple[dict[str, Any], list[str]],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
-    job_logging: None,
 ) -> None:
     from job.commands import main
 
@@ -151,7 +141,6 @@ def test_job_run_logs_no_config_value(
     make_pipeline,
     local_job: tuple[dict[str, Any], list[str]],
     capsys: pytest.CaptureFixture[str],
-    job_logging: None,
 ) -> None:
     from job.commands import main
 

@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
-from rel_pipeline_helpers import JOB_DEFINITION, TABLE, job_config, s3_put_event
+from support.events import s3_put_event
+from support.job_configs import job_config
+from support.names import JOB_DEFINITION, TABLE
 
 from config import env, records
 from submitter.ingest import IngestIncompleteError

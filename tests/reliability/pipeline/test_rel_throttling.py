@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from rel_pipeline_helpers import BatchProxy, ChaoticDelivery, job_config, s3_put_event
+from support.events import s3_put_event
+from support.job_configs import job_config
+from support.pipeline import BatchProxy, ChaoticDelivery
 
 from config.status import JobStatus
 from submitter.submission import Runtime

@@ -10,15 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import EXAMPLES
 from typer.testing import CliRunner
 
 from submitter.cli.entrypoint import app
 
-EXAMPLES = Path(__file__).parents[3] / "config" / "examples"
-
 
 @pytest.fixture
-def runner() -> CliRunner:
+def cli() -> CliRunner:
     return CliRunner()
 
 
@@ -32,39 +31,37 @@ def bad(tmp_path: Path) -> Path:
     return path
 
 
-def test_valid_files_exit_zero(runner: CliRunner) -> None:
-    result = runner.invoke(
+def test_valid_files_exit_zero(cli: CliRunner) -> None:
+    result = cli.invoke(
         app, ["validate", str(EXAMPLES / "minimal.json"), str(EXAMPLES / "full.json")]
     )
     assert result.exit_code == 0, result.output
     assert result.output.count(": ok") == 2
 
 
-def test_each_problem_is_a_line_naming_file_and_field(runner: CliRunner, bad: Path) -> None:
-    result = runner.invoke(app, ["validate", str(EXAMPLES / "minimal.json"), str(bad)])
+def test_each_problem_is_a_line_naming_file_and_field(cli: CliRunner, bad: Path) -> None:
+    result = cli.invoke(app, ["validate", str(EXAMPLES / "minimal.json"), str(bad)])
     assert result.exit_code == 2
     lines = result.output.splitlines()
     assert f"{bad}: shards: must be greater than or equal to 1, got 0" in lines
     assert f"{EXAMPLES / 'minimal.json'}: ok" in lines
 
 
-def test_cross_field_problem_is_reported_once_fields_are_valid(
-    runner: CliRunner, bad: Path
-) -> None:
+def test_cross_field_problem_is_reported_once_fields_are_valid(cli: CliRunner, bad: Path) -> None:
     document = json.loads(bad.read_text())
     del document["shards"]
     bad.write_text(json.dumps(document))
-    result = runner.invoke(app, ["validate", str(bad)])
+    result = cli.invoke(app, ["validate", str(bad)])
     assert result.exit_code == 2
     assert result.output.splitlines() == [
         f"{bad}: model.sha256: required when the model format is pickle"
     ]
 
 
-def test_missing_and_non_json_files_are_problems(runner: CliRunner, tmp_path: Path) -> None:
+def test_missing_and_non_json_files_are_problems(cli: CliRunner, tmp_path: Path) -> None:
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{nope")
-    result = runner.invoke(app, ["validate", str(tmp_path / "absent.json"), str(garbage)])
+    result = cli.invoke(app, ["validate", str(tmp_path / "absent.json"), str(garbage)])
     assert result.exit_code == 2
     assert (
         f"{tmp_path / 'absent.json'}: (file): cannot read: No such file or directory"
@@ -73,8 +70,8 @@ def test_missing_and_non_json_files_are_problems(runner: CliRunner, tmp_path: Pa
     assert f"{garbage}: (root): is not valid JSON" in result.output
 
 
-def test_json_output_for_scripts(runner: CliRunner, bad: Path) -> None:
-    result = runner.invoke(app, ["validate", "--json", str(EXAMPLES / "minimal.json"), str(bad)])
+def test_json_output_for_scripts(cli: CliRunner, bad: Path) -> None:
+    result = cli.invoke(app, ["validate", "--json", str(EXAMPLES / "minimal.json"), str(bad)])
     assert result.exit_code == 2
     report = json.loads(result.output)
     assert report[0] == {"file": str(EXAMPLES / "minimal.json"), "valid": True, "errors": []}
@@ -84,28 +81,24 @@ def test_json_output_for_scripts(runner: CliRunner, bad: Path) -> None:
     ]
 
 
-def test_deployment_queues_come_from_the_environment(runner: CliRunner, tmp_path: Path) -> None:
+def test_deployment_queues_come_from_the_environment(cli: CliRunner, tmp_path: Path) -> None:
     document = json.loads((EXAMPLES / "minimal.json").read_text()) | {"priority": "gold"}
     path = tmp_path / "gold.json"
     path.write_text(json.dumps(document))
-    assert runner.invoke(app, ["validate", str(path)]).exit_code == 2
+    assert cli.invoke(app, ["validate", str(path)]).exit_code == 2
     assert (
-        runner.invoke(
-            app, ["validate", str(path)], env={"BATCHSCORE_QUEUES": "gold,bronze"}
-        ).exit_code
+        cli.invoke(app, ["validate", str(path)], env={"BATCHSCORE_QUEUES": "gold,bronze"}).exit_code
         == 0
     )
     queues_json = json.dumps({"gold": "arn:aws:batch:us-east-1:1:job-queue/gold"})
     assert (
-        runner.invoke(
-            app, ["validate", str(path)], env={"BATCHSCORE_QUEUES": queues_json}
-        ).exit_code
+        cli.invoke(app, ["validate", str(path)], env={"BATCHSCORE_QUEUES": queues_json}).exit_code
         == 0
     )
 
 
-def test_no_file_is_a_usage_error(runner: CliRunner) -> None:
-    assert runner.invoke(app, ["validate"]).exit_code == 2
+def test_no_file_is_a_usage_error(cli: CliRunner) -> None:
+    assert cli.invoke(app, ["validate"]).exit_code == 2
 
 
 def test_console_script_is_installed(bad: Path) -> None:

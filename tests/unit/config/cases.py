@@ -9,6 +9,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from support.documents import set_paths
+
 VALID: dict[str, Any] = {
     "name": "churn-daily",
     "model": {"uri": "s3://acme-models/churn/model.skops"},
@@ -20,17 +22,7 @@ SHA = "a" * 64
 
 def with_changes(**changes: Any) -> dict[str, Any]:
     """VALID with dotted-path changes applied (`model__sha256="x"`); the value DELETE removes it."""
-    document = copy.deepcopy(VALID)
-    for dotted, value in changes.items():
-        *parents, leaf = dotted.split("__")
-        node = document
-        for part in parents:
-            node = node.setdefault(part, {})
-        if value is DELETE:
-            node.pop(leaf, None)
-        else:
-            node[leaf] = value
-    return document
+    return set_paths(copy.deepcopy(VALID), changes, separator="__", delete=DELETE)
 
 
 DELETE = object()

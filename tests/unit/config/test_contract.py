@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import paths
 
 from config.exceptions import ConfigError
 from config.models import JobConfig
@@ -14,7 +15,7 @@ from config.parsing import MAX_CONFIG_BYTES, field_path, parse_config
 
 from .cases import INVALID, SHA, VALID, with_changes
 
-EXAMPLES = sorted((Path(__file__).parents[3] / "config" / "examples").glob("*.json"))
+EXAMPLES = sorted(paths.EXAMPLES.glob("*.json"))
 
 
 def parse(document: object, **kwargs: Any) -> JobConfig:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from support import paths
 
 from config import reference
 from config.exceptions import ConfigError
@@ -15,7 +16,7 @@ from config.schema import SCHEMA_PATH, render
 
 from .cases import INVALID, VALID
 
-EXAMPLES = sorted((Path(__file__).parents[3] / "config" / "examples").glob("*.json"))
+EXAMPLES = sorted(paths.EXAMPLES.glob("*.json"))
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.paths import ROOT
 
-DOCKERFILE = Path(__file__).parents[3] / "job" / "Dockerfile"
+DOCKERFILE = ROOT / "job" / "Dockerfile"
 
 
 def hadolint() -> str:

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import EndpointConnectionError
+from support.aws_errors import client_error
 
 from config.retry import EXIT_PERMANENT, EXIT_TRANSIENT
 from job.exceptions import translate_client_error, translate_os_error
-
-
-def client_error(code: str, status: int = 400) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-        "Op",
-    )
 
 
 @pytest.mark.parametrize(

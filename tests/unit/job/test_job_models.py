@@ -6,9 +6,9 @@ import hashlib
 import pickle
 from pathlib import Path
 
-import jobdata
 import pytest
 import skops.io as sio
+from support import jobdata
 
 from job.exceptions import InputError, ModelError
 from job.models import load_model, output_names, resolve_columns

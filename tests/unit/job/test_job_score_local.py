@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
-import jobdata
 import numpy as np
 import pyarrow as pa
 import pytest
 from sklearn.linear_model import LinearRegression
+from support import jobdata
 
 from config.retry import EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT
 from job.exceptions import TransientError
@@ -58,9 +59,7 @@ def test_scores_every_row_once_in_either_format(scratch, run_score, source, targ
     # Parts roll between batches once they hold 1000 rows.
     assert len(manifest["parts"]) > 1
     assert all(p["rows"] >= 1000 for p in manifest["parts"][:-1])
-    assert (
-        manifest["model_sha256"] == jobdata.hashlib.sha256(scratch.model.read_bytes()).hexdigest()
-    )
+    assert manifest["model_sha256"] == hashlib.sha256(scratch.model.read_bytes()).hexdigest()
     assert {"job_id", "config_sha256", "timings", "started_at", "finished_at"} <= set(manifest)
 
 

@@ -11,12 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-import jobdata
 import pytest
+from support import jobdata
+from support.paths import ROOT
 
 from config.retry import EXIT_TRANSIENT
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.slow

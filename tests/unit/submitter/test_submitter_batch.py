@@ -6,6 +6,7 @@ import random
 
 import pytest
 from botocore.exceptions import ClientError
+from support.aws_errors import client_error
 
 from config.parsing import validate_document
 from config.retry import retry_strategy
@@ -29,13 +30,6 @@ BASE = {
 def request_for(**overrides):
     config = validate_document({**BASE, **overrides})
     return submit_request(config, job_id="churn-1", queue="q-normal", job_definition="jd:3")
-
-
-def client_error(code: str, status: int = 400) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": status}},
-        "SubmitJob",
-    )
 
 
 def test_minimal_request() -> None:

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from support.events import load_event
 
 from config.models import NAME_PATTERN
 from submitter.ingest import Upload, _identity
@@ -42,8 +43,8 @@ def test_identity_prefers_event_version_then_sequencer_then_get_object() -> None
     assert _identity({}, unversioned) == "etag:abc@2026-11-21T09:00:00+00:00"
 
 
-def test_single_job_failure(event) -> None:
-    parsed = BatchJobEvent.from_event(event("batch-failed-oom.json"))
+def test_single_job_failure() -> None:
+    parsed = BatchJobEvent.from_event(load_event("batch-failed-oom.json"))
     assert parsed.job_id == "churn-0123456789abcdef"
     assert parsed.status == "FAILED"
     assert parsed.exit_code == 137
@@ -54,29 +55,29 @@ def test_single_job_failure(event) -> None:
     )
 
 
-def test_spot_reclaim_has_no_exit_code(event) -> None:
-    parsed = BatchJobEvent.from_event(event("batch-failed-spot.json"))
+def test_spot_reclaim_has_no_exit_code() -> None:
+    parsed = BatchJobEvent.from_event(load_event("batch-failed-spot.json"))
     assert parsed.exit_code is None
     assert len(parsed.attempts) == 3
     assert parsed.failure_reason().startswith("Host EC2")
 
 
-def test_array_parent_and_child(event) -> None:
-    parent = BatchJobEvent.from_event(event("batch-array-parent-failed.json"))
-    child = BatchJobEvent.from_event(event("batch-array-child-failed.json"))
+def test_array_parent_and_child() -> None:
+    parent = BatchJobEvent.from_event(load_event("batch-array-parent-failed.json"))
+    child = BatchJobEvent.from_event(load_event("batch-array-child-failed.json"))
     assert parent.is_array_parent
     assert parent.array_index is None
     assert child.array_index == 2
     assert not child.is_array_parent
 
 
-def test_child_index_from_the_job_id_when_array_properties_are_missing(event) -> None:
-    raw = event("batch-array-child-running.json")
+def test_child_index_from_the_job_id_when_array_properties_are_missing() -> None:
+    raw = load_event("batch-array-child-running.json")
     del raw["detail"]["arrayProperties"]
     assert BatchJobEvent.from_event(raw).array_index == 2
 
 
-def test_job_id_from_the_job_name_when_parameters_are_missing(event) -> None:
-    raw = event("batch-running.json")
+def test_job_id_from_the_job_name_when_parameters_are_missing() -> None:
+    raw = load_event("batch-running.json")
     raw["detail"]["parameters"] = {}
     assert BatchJobEvent.from_event(raw).job_id == "churn-0123456789abcdef"

@@ -1,8 +1,7 @@
 """Helpers of the pipeline reliability tests: the submitter's real work functions over moto
 (in-process `mock_aws`) and the local Batch, with at-least-once, reordering delivery in between.
 
-A module with a unique name (not `conftest`): `from conftest import` is ambiguous across test
-folders.
+`make_pipeline` (tests/reliability/pipeline/conftest.py) builds one `Pipeline` per test.
 """
 
 from __future__ import annotations
@@ -11,27 +10,18 @@ import itertools
 import json
 import random
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_plus
 
 from config import records
 from config.status import JobStatus
-from submitter import ingest, state_change
+from submitter import state_change
 from submitter.local.executor import LocalBatch
 from submitter.settings import Settings
-from submitter.submission import Runtime
-
-REGION = "us-east-1"
-JOBS_BUCKET = "batchscore-jobs"
-DATA_BUCKET = "batchscore-data"
-TABLE = "batchscore-jobs"
-JOB_DEFINITION = "batchscore-job"
-QUEUES = ("high", "normal", "low")
+from support.names import QUEUES
+from support.submitter_aws import SubmitterWork, settings
 
 # The "container" of the load tests: one line `<job id> <attempt> <pid>` appended to the file
 # named by $RUNS_FILE per run (one small O_APPEND write: atomic between processes). `-S` skips
@@ -172,31 +162,12 @@ class ChaoticDelivery:
 
 
 @dataclass
-class Pipeline:
+class Pipeline(SubmitterWork):
     """moto S3 + DynamoDB, the local Batch, and the submitter's real work functions."""
 
-    s3: Any
-    ddb: Any
-    batch: Any  # LocalBatch, or a wrapper of it
     local_batch: LocalBatch
-    settings: Settings
-    runtime: Runtime
     runs_file: Path
     batch_events: list[dict[str, Any]]
-
-    def upload(self, key: str, document: dict[str, Any] | bytes) -> str:
-        body = document if isinstance(document, bytes) else json.dumps(document).encode()
-        return self.s3.put_object(Bucket=JOBS_BUCKET, Key=key, Body=body)["VersionId"]
-
-    def ingest(self, event: dict[str, Any], runtime: Runtime | None = None) -> list[Any]:
-        return ingest.handle_event(
-            event,
-            s3=self.s3,
-            ddb=self.ddb,
-            batch=self.batch,
-            settings=self.settings,
-            runtime=runtime or self.runtime,
-        )
 
     def state(self, event: dict[str, Any]) -> Any:
         return state_change.handle_event(
@@ -245,49 +216,9 @@ class Pipeline:
         return [(line.split()[0], int(line.split()[1])) for line in lines]
 
 
-def settings(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "table": TABLE,
-        "job_definition": JOB_DEFINITION,
-        "queues": {q: q for q in QUEUES},
-        "allowed_buckets": frozenset({DATA_BUCKET}),
-    }
-    values.update(overrides)
-    return Settings(**values)
-
-
-def job_config(name: str, **overrides: Any) -> dict[str, Any]:
-    document: dict[str, Any] = {
-        "name": name,
-        "model": {"uri": f"s3://{DATA_BUCKET}/models/churn.skops"},
-        "input": {"uri": f"s3://{DATA_BUCKET}/input/{name}.parquet"},
-        "output": {"uri": f"s3://{DATA_BUCKET}/output/{name}/"},
-    }
-    document.update(overrides)
-    return document
-
-
-def s3_put_event(key: str, version_id: str | None, bucket: str = JOBS_BUCKET) -> dict[str, Any]:
-    """An S3 `ObjectCreated:Put` notification as AWS sends it (key `quote_plus`-encoded)."""
-    obj: dict[str, Any] = {"key": quote_plus(key), "size": 1}
-    if version_id:
-        obj["versionId"] = version_id
-    return {
-        "Records": [
-            {
-                "eventVersion": "2.1",
-                "eventSource": "aws:s3",
-                "awsRegion": REGION,
-                "eventTime": "2026-11-22T00:00:00.000Z",
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "s3SchemaVersion": "1.0",
-                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
-                    "object": obj,
-                },
-            }
-        ]
-    }
+def pipeline_settings(**overrides: Any) -> Settings:
+    """The deployment's settings, with the local Batch's queues named after the priorities."""
+    return settings(**{"queues": {q: q for q in QUEUES}, **overrides})
 
 
 def status_trace(history: list[dict[str, Any]]) -> list[str]:
@@ -297,27 +228,6 @@ def status_trace(history: list[dict[str, Any]]) -> list[str]:
 def ranks_never_decrease(statuses: list[str]) -> bool:
     ranks = [JobStatus(s).rank for s in statuses]
     return all(a <= b for a, b in itertools.pairwise(ranks))
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not reached in {timeout} s: {what}")
-        time.sleep(0.05)
-
-
-class FakeClock:
-    """The submitter's clock, moved by hand (lease expiry without waiting)."""
-
-    def __init__(self) -> None:
-        self.now = records.utc_now()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 class BatchProxy:

@@ -1,5 +1,7 @@
-"""A minimal AWS Batch on moto: what SubmitJob needs (compute environment, queues, job
-definition). Shared by the functional tests and benchmarks/bench_submit.py."""
+"""AWS Batch's API on moto (in-process or a moto server): what SubmitJob needs, a compute
+environment, the queues `batchscore-<priority>` and the job definition. moto runs no job here
+unless Docker is configured; it answers the API. Used where the real Batch API matters more than
+running jobs: the submitter's functional tests and benchmarks/bench_submit.py."""
 
 from __future__ import annotations
 

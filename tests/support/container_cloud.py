@@ -4,21 +4,17 @@ S3 and DynamoDB, the job's record) and `python -m job run`, as a process or in t
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import pytest
-from faulty_moto import Faults
 
-from config import env, records
+from config import env
+from support.faulty_moto import Faults
+from support.moto_server import ServerAws
+from support.paths import ROOT
 
-TABLE = "batchscore-jobs"
-BUCKET = "batchscore-data"
-ROOT = Path(__file__).parents[3]
 # Small batches and parts: the 3000-row input becomes several parts, so faults and kills land
 # between parts.
 RUN_OPTIONS = ("--batch-rows", "250", "--part-rows", "500")
@@ -43,52 +39,12 @@ class Done:
 
 
 @dataclass
-class Cloud:
+class Cloud(ServerAws):
     """The emulated AWS of one test, its faults, and the job subprocess that uses it."""
 
-    endpoint: str
-    faults: Faults
-    s3: Any
-    ddb: Any
-    local: Path
-    capsys: pytest.CaptureFixture[str]
+    faults: Faults = field(default_factory=Faults)
+    capsys: pytest.CaptureFixture[str] | None = None
     env: dict[str, str] = field(default_factory=dict)
-
-    def put(self, key: str, path: Path) -> str:
-        self.s3.upload_file(str(path), BUCKET, key)
-        return f"s3://{BUCKET}/{key}"
-
-    def keys(self, prefix: str) -> list[str]:
-        listing = self.s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
-        return sorted(item["Key"] for item in listing)
-
-    def objects(self, prefix: str) -> dict[str, bytes]:
-        return {
-            key: self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-            for key in self.keys(prefix)
-        }
-
-    def delete_prefix(self, prefix: str) -> None:
-        for key in self.keys(prefix):
-            self.s3.delete_object(Bucket=BUCKET, Key=key)
-
-    def create_job(self, job_id: str, document: dict[str, Any]) -> None:
-        records.create_record(
-            self.ddb,
-            TABLE,
-            {
-                "job_id": job_id,
-                "name": document["name"],
-                "status": "SUBMITTED",
-                "priority": "normal",
-                "queue": "normal",
-                "config": json.dumps(document),
-                "shards": document.get("shards", 1),
-            },
-        )
-
-    def record(self, job_id: str) -> dict[str, Any]:
-        return records.get_record(self.ddb, TABLE, job_id)
 
     def start_job(self, job_id: str, attempt: int = 1, *options: str) -> subprocess.Popen[str]:
         """`python -m job run` as Batch runs it: a process of its own."""
@@ -120,19 +76,5 @@ class Cloud:
             env.BATCH_ARRAY_INDEX: str(shard),
         }
         code = main(["run", "--job-id", job_id, *(options or RUN_OPTIONS)], environ=environment)
+        assert self.capsys is not None, "run_here reads the output through capsys"
         return Done(code, self.capsys.readouterr().out.splitlines(), "")
-
-
-def process_env(endpoint: str) -> dict[str, str]:
-    """The job process's environment: this machine's, pointed at the emulator."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BATCHSCORE_"))}
-    return {
-        **keep,
-        env.AWS_ENDPOINT_URL: endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        env.TABLE_NAME: TABLE,
-    }

@@ -1,8 +1,5 @@
-"""Builders for the job's tests: small inputs, fitted models, configs (no pytest in here).
-
-Unit tests import it directly (their folder is on sys.path); the functional tests' conftest adds
-this folder to sys.path.
-"""
+"""Builders for the job's tests: small inputs, fitted models, configs, outputs read back (no
+pytest in here)."""
 
 from __future__ import annotations
 
@@ -20,6 +17,8 @@ import pyarrow.parquet as pq
 import skops.io as sio
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+
+from support.documents import set_paths
 
 FEATURES = ["f0", "f1", "f2", "f3"]
 HGB_TYPES = ["sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
@@ -84,16 +83,7 @@ def config(model_uri: str, input_uri: str, output_uri: str, **changes: Any) -> d
         "input": {"uri": input_uri},
         "output": {"uri": output_uri, "passthrough": ["id"]},
     }
-    for dotted, value in changes.items():
-        *parents, leaf = dotted.split(".")
-        target = document
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        if value is None:
-            target.pop(leaf, None)
-        else:
-            target[leaf] = value
-    return document
+    return set_paths(document, changes, separator=".", delete=None)
 
 
 def write_config(path: Path, document: dict[str, Any]) -> Path:

@@ -1,7 +1,4 @@
-"""Helpers of the end-to-end test (a module of its own, not conftest.py: `from conftest import`
-is ambiguous across test folders).
-
-The example the README tells users to apply (terraform/examples/minimal) applied to a moto
+"""The example the README tells users to apply (terraform/examples/minimal) applied to a moto
 server: one apply per module (about a minute and a half, most of it the provider waiting on job
 queues, S3 lifecycle rules and SQS).
 
@@ -26,7 +23,8 @@ from typing import Any
 import boto3
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from support.paths import ROOT
+
 EXAMPLE = "examples/minimal"  # under terraform/: what the README's "Deploy to AWS" applies
 REGION = "eu-west-1"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -60,7 +58,7 @@ module "batchscore" {{
 
 
 @dataclass(frozen=True)
-class Stack:
+class TerraformStack:
     endpoint: str
     outputs: dict[str, Any]
     workdir: Path | None = None  # where `terraform apply` ran (the example)
@@ -103,7 +101,7 @@ def terraform(workdir: Path, env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-def prepare_account(stack: Stack) -> dict[str, Any]:
+def prepare_account(stack: TerraformStack) -> dict[str, Any]:
     """What a real account has before the apply and moto lacks: a role Batch can use (moto
     refuses a compute environment without one; AWS uses its service-linked role). The default
     VPC and its subnets, which the example looks up, moto has."""

@@ -1,20 +1,18 @@
 """Helpers for the Terraform checks: the checks themselves live in the Makefile (one place for
-CI, pre-commit and pytest); these tests run them and read the HCL for contract comparisons.
-(A module of its own, not conftest.py: `from conftest import` is ambiguous across test folders.)"""
+CI, pre-commit and pytest); the tests run them, and read the HCL for contract comparisons."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
-from pathlib import Path
 from typing import Any
 
 import hcl2
 from hcl2 import SerializationOptions
 
-ROOT = Path(__file__).resolve().parents[3]
-TERRAFORM_DIR = ROOT / "terraform"
+from support.paths import ROOT, TERRAFORM_DIR
 
 
 def run_make(target: str) -> subprocess.CompletedProcess[str]:
@@ -27,9 +25,15 @@ def run_make(target: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def parse_hcl(text: str) -> dict[str, Any]:
+    """HCL as python-hcl2 reads it, strings without their quotes."""
+    options = SerializationOptions(strip_string_quotes=True)
+    return hcl2.load(io.StringIO(text), serialization_options=options)
+
+
 def load_hcl(name: str) -> dict[str, Any]:
-    with (TERRAFORM_DIR / name).open() as file:
-        return hcl2.load(file, serialization_options=SerializationOptions(strip_string_quotes=True))
+    """One file of the root module (`iam.tf`), parsed."""
+    return parse_hcl((TERRAFORM_DIR / name).read_text())
 
 
 def merged(blocks: list[dict[str, Any]]) -> dict[str, Any]:
