@@ -36,26 +36,22 @@ def assert_rejected(aws: SubmitterAws, outcome: Any, expected: str) -> None:
     assert aws.batch_jobs() == []
 
 
+# A deployment that may read `reference-data` but write only the data bucket.
+READ_ONLY_REFERENCE = {
+    "allowed_buckets": frozenset({DATA_BUCKET, "reference-data"}),
+    "write_buckets": frozenset({DATA_BUCKET}),
+}
+
+
 def test_an_output_in_a_read_only_bucket_is_rejected(aws: SubmitterAws) -> None:
-    aws.s3.create_bucket(Bucket="reference-data")
     config = job_config(output={"uri": "s3://reference-data/out/"})
-    outcome = ingest_one(
-        aws,
-        config,
-        allowed_buckets=frozenset({DATA_BUCKET, "reference-data"}),
-        write_buckets=frozenset({DATA_BUCKET}),
-    )
+    outcome = ingest_one(aws, config, **READ_ONLY_REFERENCE)
     assert_rejected(aws, outcome, "output.uri: bucket 'reference-data' is read-only for the job")
 
 
 def test_an_input_in_a_read_only_bucket_is_fine(aws: SubmitterAws) -> None:
     config = job_config(input={"uri": "s3://reference-data/in.parquet"})
-    outcome = ingest_one(
-        aws,
-        config,
-        allowed_buckets=frozenset({DATA_BUCKET, "reference-data"}),
-        write_buckets=frozenset({DATA_BUCKET}),
-    )
+    outcome = ingest_one(aws, config, **READ_ONLY_REFERENCE)
     assert outcome.action == "submitted"
 
 
