@@ -55,6 +55,12 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--batch-rows", type=_positive, default=DEFAULT_BATCH_ROWS)
         command.add_argument("--part-rows", type=_positive, default=DEFAULT_PART_ROWS)
         command.add_argument("--workers", type=_positive, default=1, help="predict threads")
+        command.add_argument(
+            "--log-format",
+            choices=("json", "text"),
+            default="json",
+            help="json: one object per line, for CloudWatch (default); text: for a terminal",
+        )
     return top
 
 
@@ -73,7 +79,9 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def main(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> int:
     environ = dict(os.environ if environ is None else environ)
     arguments = parser().parse_args(argv)
-    context = logs.configure()
+    text = arguments.log_format == "text"
+    # Text is for a person: the log goes to stderr, stdout keeps only the result.
+    context = logs.configure(sys.stderr if text else None, text=text)
     _terminated.clear()
     handles = threading.current_thread() is threading.main_thread()  # where Python allows it
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if handles else None
@@ -106,7 +114,11 @@ def _main(arguments: argparse.Namespace, environ: dict[str, str], context: dict[
         return EXIT_PERMANENT
     # Last line on stdout, after every log line.
     sys.stdout.flush()
-    print(json.dumps(result.summary()), flush=True)
+    if arguments.log_format == "text":
+        summary = result.summary()
+        print(f"scored {summary['rows']:,} rows in {summary['seconds']} s: {summary['output']}")
+    else:
+        print(json.dumps(result.summary()), flush=True)
     return EXIT_OK
 
 

@@ -32,11 +32,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-def configure(stream: TextIO | None = None, level: int = logging.INFO) -> dict[str, Any]:
-    """Send every log line as JSON to `stream` (stdout); return the context dict to fill in."""
+class TextFormatter(logging.Formatter):
+    """One line for a person at a terminal (`batchscore score`): an error as `error: ...`, other
+    lines as the message and their figures; the job's context is the person's own."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        extra = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+        extra.pop("error", None)
+        extra.pop("kind", None)
+        figures = ", ".join(f"{k}={v}" for k, v in extra.items())
+        text = record.getMessage() + (f" ({figures})" if figures else "")
+        if record.levelno >= logging.ERROR:
+            return f"error: {text}"
+        return text if record.levelno < logging.WARNING else f"warning: {text}"
+
+
+def configure(
+    stream: TextIO | None = None, level: int = logging.INFO, *, text: bool = False
+) -> dict[str, Any]:
+    """Send every log line as JSON to `stream` (stdout), or as text for a person (`text`);
+    return the context dict to fill in."""
     context: dict[str, Any] = {}
     handler = logging.StreamHandler(stream or sys.stdout)
-    formatter = JsonFormatter(context)
+    formatter: logging.Formatter = TextFormatter() if text else JsonFormatter(context)
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
     root = logging.getLogger()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import typer
 
 from submitter.cli import logs, manage, score, stack, status, submit, validate
-from submitter.cli.errors import reported
+from submitter.cli.errors import ExitCode, reported
 
 app = typer.Typer(
     help="Batch ML scoring on AWS Batch: validate, submit and follow scoring jobs.",
@@ -50,3 +50,25 @@ for _name, _command in COMMANDS.items():
     app.command(_name)(reported(_command))
 for _name, _command in LOCAL_COMMANDS.items():
     local_app.command(_name)(reported(_command))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The console script: the app, with a usage error (an unknown option, a missing argument)
+    as the same one line as every other error instead of a boxed usage message."""
+    try:
+        code = app(args=argv, prog_name="batchscore", standalone_mode=False)
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        return ExitCode.FAILED
+    except typer.TyperException as exc:  # typer's (vendored click's) usage errors
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        context = getattr(exc, "ctx", None)
+        where = f" (see `{context.command_path} --help`)" if context is not None else ""
+        typer.echo(f"error: {message}{where}", err=True)
+        return int(getattr(exc, "exit_code", ExitCode.INVALID))
+    return code if isinstance(code, int) else ExitCode.OK
+
+
+def cli() -> None:
+    """`batchscore` on PATH (pyproject's console script)."""
+    raise SystemExit(main())

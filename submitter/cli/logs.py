@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from config import env
-from submitter.cli.options import JobId, Local, TerraformDir
+from submitter.cli.options import AsJson, JobId, Local, TerraformDir, emit
 from submitter.cli.target import TargetError, find_record, resolve
 
 
@@ -16,6 +16,7 @@ def logs(
     job_id: JobId,
     local: Local = False,
     terraform_dir: TerraformDir = None,
+    as_json: AsJson = False,
 ) -> None:
     """The container's output of every attempt (CloudWatch Logs; locally its emulation)."""
     target = resolve(local=local, terraform_dir=terraform_dir)
@@ -35,14 +36,22 @@ def logs(
                 f"log group {group!r} does not exist: set {env.LOG_GROUP} to the stack's "
                 "job log group (terraform output job_log_group), or use --terraform-dir"
             )
+    shown = []
     for stream in streams:
         group = stream.group or target.log_group
-        typer.echo(f"==> {stream.label}: {group} {stream.name}")
         try:
-            lines = read_stream(cloudwatch, group, stream.name)
+            lines: list[str] | None = read_stream(cloudwatch, group, stream.name)
         except cloudwatch.exceptions.ResourceNotFoundException:
-            lines = ["(no output yet)"]
-        for line in lines:
+            lines = None  # the attempt has printed nothing yet
+        shown.append(
+            {"attempt": stream.label, "group": group, "stream": stream.name, "lines": lines}
+        )
+    if as_json:
+        emit(shown, as_json, None)
+        return
+    for entry in shown:
+        typer.echo(f"==> {entry['attempt']}: {entry['group']} {entry['stream']}")
+        for line in entry["lines"] if entry["lines"] is not None else ["(no output yet)"]:
             typer.echo(line)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from submitter.cli.errors import require_extra
+from submitter.cli.options import AsJson
 
 # What the container imports beyond the base install (the `job` extra).
 JOB_MODULES = ("boto3", "numpy", "pyarrow", "sklearn", "skops")
@@ -15,6 +16,7 @@ JOB_MODULES = ("boto3", "numpy", "pyarrow", "sklearn", "skops")
 
 def score(
     config_file: Annotated[Path, typer.Argument(help="A job-config JSON file.", metavar="CONFIG")],
+    as_json: AsJson = False,
 ) -> None:
     """Score CONFIG here, directly (what the container does); local paths need no AWS at all.
 
@@ -22,4 +24,5 @@ def score(
     require_extra("job", *JOB_MODULES)
     from job.commands import main as job_main
 
-    raise typer.Exit(job_main(["score", str(config_file)]))
+    log_format = "json" if as_json else "text"  # JSON: the container's own log lines and summary
+    raise typer.Exit(job_main(["score", str(config_file), "--log-format", log_format]))

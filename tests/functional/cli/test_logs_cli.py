@@ -3,6 +3,7 @@ exist is a wrong setting, said in one line, never shown as "(no output yet)"."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -47,7 +48,13 @@ def cloudwatch() -> Iterator[Any]:
         yield client
 
 
-def run(monkeypatch: pytest.MonkeyPatch, cloudwatch: Any, batch: Batch, setting: str | None):
+def run(
+    monkeypatch: pytest.MonkeyPatch,
+    cloudwatch: Any,
+    batch: Batch,
+    setting: str | None,
+    *options: str,
+):
     class Deployment(Target):
         def client(self, service: str) -> Any:
             return {"logs": cloudwatch, "batch": batch}[service]
@@ -56,7 +63,7 @@ def run(monkeypatch: pytest.MonkeyPatch, cloudwatch: Any, batch: Batch, setting:
     monkeypatch.setattr(logs, "resolve", lambda **_: Deployment("aws", variables))
     record = {"job_id": "j", "status": "SUCCEEDED", "batch_job_id": "b-1"}
     monkeypatch.setattr(logs, "find_record", lambda target, job_id: record)
-    return CliRunner().invoke(app, ["logs", "j"])
+    return CliRunner().invoke(app, ["logs", "j", *options])
 
 
 def test_the_jobs_own_log_group_wins_over_a_wrong_setting(monkeypatch, cloudwatch) -> None:
@@ -81,3 +88,12 @@ def test_the_setting_serves_jobs_that_name_no_group(monkeypatch, cloudwatch) -> 
     result = run(monkeypatch, cloudwatch, Batch(None), setting=GROUP)
     assert result.exit_code == 0, result.output
     assert "attempt two says hello" in result.stdout
+
+
+def test_logs_json_for_scripts(monkeypatch, cloudwatch) -> None:
+    result = run(monkeypatch, cloudwatch, Batch(GROUP), None, "--json")
+    assert result.exit_code == 0, result.output
+    attempts = json.loads(result.stdout)
+    assert [a["attempt"] for a in attempts] == ["b-1 attempt 1", "b-1 attempt 2"]
+    assert attempts[1]["lines"] == ["attempt two says hello"]
+    assert {a["group"] for a in attempts} == {GROUP}

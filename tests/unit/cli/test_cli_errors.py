@@ -176,3 +176,29 @@ def _invoke_function(function: Any) -> Result:
     probe = typer.Typer()
     probe.command()(reported(function))
     return CliRunner().invoke(probe, [])
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["list", "--bogus"], "error: No such option: --bogus (see `batchscore list --help`)"),
+        (["validate"], "error: Missing argument 'files'. (see `batchscore validate --help`)"),
+        (["nosuch"], "error: No such command 'nosuch'. (see `batchscore --help`)"),
+    ],
+)
+def test_a_usage_error_is_one_line_too(
+    argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from submitter.cli.entrypoint import main
+
+    assert main(argv) == ExitCode.INVALID
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [expected]
+    assert captured.out == ""
+
+
+def test_the_console_script_is_the_one_line_entry_point() -> None:
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"]["batchscore"] == "submitter.cli.entrypoint:cli"
