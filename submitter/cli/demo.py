@@ -147,7 +147,7 @@ def run_demo(console: Console | None = None, *, rows: int = 20_000, timeout: flo
             key = f"jobs/{job.config['name']}.json"
             job.job_id = upload_config(
                 s3, stack.names.jobs_bucket, key, raw, job.config.get("job_id")
-            )
+            ).job_id
             console.print(f"uploaded s3://{stack.names.jobs_bucket}/{key}: {job.label}")
 
         records = follow_jobs(console, ddb, settings.table, jobs, timeout)

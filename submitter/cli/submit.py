@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,38 +36,71 @@ def submit(
     config = parse_config(raw, queues=queue_names(target.setting(env.QUEUES)))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     key = f"jobs/{file.stem}-{stamp}.json"
-    job_id = upload_config(target.client("s3"), target.jobs_bucket, key, raw, config.job_id)
-    summary = {"upload": f"s3://{target.jobs_bucket}/{key}", "job_id": job_id}
-    if not wait or job_id is None:
-        emit(summary, as_json, f"uploaded {summary['upload']}; job id {job_id or '(derived)'}")
+    uploaded = upload_config(target.client("s3"), target.jobs_bucket, key, raw, config.job_id)
+    summary = {"upload": uploaded.uri, "job_id": uploaded.job_id}
+    if not wait or uploaded.job_id is None:
+        emit(summary, as_json, f"uploaded {uploaded.uri}; job id {uploaded.job_id or '(derived)'}")
         return
-    record = follow(target, job_id, timeout=timeout, quiet=as_json)
+    record = follow(target, uploaded, timeout=timeout, quiet=as_json)
     emit(public(record), as_json, None)
     if record["status"] != JobStatus.SUCCEEDED:
         raise typer.Exit(ExitCode.FAILED)
 
 
-def upload_config(s3: Any, bucket: str, key: str, raw: bytes, job_id: str | None) -> str | None:
-    """Upload a config; return its job id: the config's own, or the one the ingest Lambda will
-    derive from this upload's version (None when the bucket is not versioned)."""
+@dataclass(frozen=True)
+class UploadedConfig:
+    """One upload of a config, and the ids its record may be filed under."""
+
+    uri: str  # s3://bucket/key, as the record's `upload`
+    identity: str | None  # as the record's `upload_id` ("version:<id>"); None: unversioned
+    job_ids: tuple[str, ...]  # the config's own job_id first, then the id derived from the upload
+
+    @property
+    def job_id(self) -> str | None:
+        """The id the job gets when all goes well."""
+        return self.job_ids[0] if self.job_ids else None
+
+    def is_recorded_by(self, record: dict[str, Any]) -> bool:
+        """True when `record` was made from this upload (a job_id already used by another
+        upload is REJECTED under the derived id: the config's id then names someone else's)."""
+        if record.get("upload") != self.uri:
+            return False
+        return self.identity is None or record.get("upload_id") in (None, self.identity)
+
+
+def _record_of(ddb: Any, table: str, uploaded: UploadedConfig) -> dict[str, Any] | None:
+    for job_id in uploaded.job_ids:
+        record = get_record(ddb, table, job_id)
+        if record is not None and uploaded.is_recorded_by(record):
+            return record
+    return None
+
+
+def upload_config(s3: Any, bucket: str, key: str, raw: bytes, job_id: str | None) -> UploadedConfig:
+    """Upload a config; return where its record will be: under the config's job_id, or under the
+    id the ingest Lambda derives from this upload's version (unknown when not versioned)."""
     from submitter.ingest import Upload  # the job id derivation, shared with the Lambda
 
     put = s3.put_object(Bucket=bucket, Key=key, Body=raw, ContentType="application/json")
     version = put.get("VersionId")
-    if job_id is None and version:
-        upload = Upload(bucket, key, f"version:{version}", version, len(raw), raw)
-        job_id = upload.derived_job_id()
-    return job_id
+    ids = [job_id] if job_id else []
+    identity = f"version:{version}" if version else None
+    if identity:
+        ids.append(Upload(bucket, key, identity, version, len(raw), raw).derived_job_id())
+    return UploadedConfig(f"s3://{bucket}/{key}", identity, tuple(ids))
 
 
-def follow(target: Target, job_id: str, *, timeout: float, quiet: bool = False) -> dict[str, Any]:
-    """Poll the record until it is terminal, with a live status line for people."""
+def follow(
+    target: Target, uploaded: UploadedConfig, *, timeout: float, quiet: bool = False
+) -> dict[str, Any]:
+    """Poll the record of this upload until it is terminal, with a live status line for people."""
     ddb = target.client("dynamodb")
     deadline = time.monotonic() + timeout
     record: dict[str, Any] | None = None
+    job_id = uploaded.job_id
     with Live(console=console, transient=True, auto_refresh=False) as live:
         while time.monotonic() < deadline:
-            record = get_record(ddb, target.table, job_id)
+            record = _record_of(ddb, target.table, uploaded)
             if record is not None and not quiet:
                 live.update(jobs_table([record]), refresh=True)
             if record is not None and JobStatus(record["status"]).is_terminal:

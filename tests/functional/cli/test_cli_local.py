@@ -196,3 +196,33 @@ def test_reconcile_and_status_repair_records_whose_events_were_lost(
     assert code == 0, output
     assert "FAILED" in output
     assert records.get_record(ddb, table, "asked")["status"] == "FAILED"
+
+
+def test_submit_wait_follows_its_own_upload_when_the_job_id_is_taken(cli, stack, tmp_path) -> None:
+    # GIVEN a job id used by an earlier upload
+    first = config_file(tmp_path, stack, "taken", job_id="taken-1")
+    code, output = invoke(cli, "submit", str(first), "--wait", "--timeout", "240", "--json")
+    assert code == 0, output
+    # WHEN another config naming the same job_id is submitted and followed
+    second = config_file(tmp_path, stack, "taken-again", job_id="taken-1")
+    code, output = invoke(cli, "submit", str(second), "--wait", "--timeout", "60", "--json")
+    # THEN --wait shows the record of this upload (REJECTED under the derived id), not the old job,
+    # and says so with its exit code
+    assert code == 1, output
+    record = last_json_document(output)
+    assert record["status"] == "REJECTED"
+    assert record["job_id"] != "taken-1"
+    assert "job_id: 'taken-1' is already used" in record["status_reason"]
+
+
+def test_submit_wait_ends_when_its_upload_is_rejected(cli, stack, tmp_path) -> None:
+    # GIVEN a new job_id, and a model path the deployed service refuses (a local file)
+    path = config_file(tmp_path, stack, "local-model", job_id="fresh-1")
+    document = json.loads(path.read_text())
+    document["model"]["uri"] = str(tmp_path / "model.skops")
+    path.write_text(json.dumps(document))
+    # WHEN followed, THEN it ends at once with the rejection (it used to wait forever for fresh-1)
+    code, output = invoke(cli, "submit", str(path), "--wait", "--timeout", "60")
+    assert code == 1, output
+    assert "REJECTED" in output
+    assert "model.uri" in output
