@@ -86,8 +86,11 @@ output "dead_letter_queue_url" {
 }
 
 output "environment" {
-  description = "The submitter's environment plus the job log group (names from config/env.py): what the CLI needs to talk to this stack."
-  value       = merge(local.lambda_environment, { BATCHSCORE_LOG_GROUP = aws_cloudwatch_log_group.jobs.name })
+  description = "The submitter's environment plus the job log group and the region (names from config/env.py): what the CLI needs to talk to this stack from any shell."
+  value = merge(local.lambda_environment, {
+    BATCHSCORE_LOG_GROUP = aws_cloudwatch_log_group.jobs.name
+    AWS_DEFAULT_REGION   = local.region
+  })
 }
 
 output "job_log_group" {

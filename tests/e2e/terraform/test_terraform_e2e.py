@@ -185,7 +185,9 @@ def test_the_outputs_the_readme_reads_come_from_the_example(
     monkeypatch.setenv("AWS_ENDPOINT_URL", terraform_stack.endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    # A shell in another region: the deployment's outputs say where the stack is.
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-2")
+    assert variables["AWS_DEFAULT_REGION"] == REGION
     result = CliRunner().invoke(cli_app, ["list", "--json"])
     assert result.exit_code == 0, result.output
 
