@@ -12,7 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 RUN := $(UV) run --locked --no-sync
 PYTEST_ARGS ?=
 
-.PHONY: help install test test-fast lint fmt schema check-schema docs check-docs demo clean
+.PHONY: help install awscli test test-fast test-exploits lint fmt schema check-schema docs check-docs demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -62,6 +62,19 @@ check-docs: install ## fail when terraform/README.md's Inputs or Outputs tables 
 
 demo: install ## the whole pipeline on the embedded emulator (no AWS account needed)
 	@$(RUN) batchscore demo
+
+# The official AWS CLI, as users fetch outputs with it (`batchscore submit` prints the command);
+# its own venv: it pins botocore apart from the project's boto3. The walkthrough test runs it.
+AWSCLI_VERSION := 1.45.11
+AWSCLI_VENV := $(TOOLS)/awscli
+AWS_CLI := $(AWSCLI_VENV)/bin/aws
+
+$(AWSCLI_VENV)/.installed:
+	@$(PYTHON) -m venv $(AWSCLI_VENV)
+	@$(AWSCLI_VENV)/bin/pip install --quiet --disable-pip-version-check "awscli==$(AWSCLI_VERSION)"
+	@touch $@
+
+awscli: $(AWSCLI_VENV)/.installed ## the AWS CLI in .tools/awscli (the README walkthrough test uses it)
 
 clean: ## remove the environments and build output
 	rm -rf $(VENV) $(TOOLS) build .pytest_cache .ruff_cache .mypy_cache

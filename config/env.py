@@ -13,6 +13,8 @@ RECORD_TTL_DAYS = "BATCHSCORE_RECORD_TTL_DAYS"
 # tags and the definition's exceed 50); unset: none
 JOB_DEFINITION_TAG_COUNT = "BATCHSCORE_JOB_DEFINITION_TAG_COUNT"
 LOG_GROUP = "BATCHSCORE_LOG_GROUP"  # the scoring containers' CloudWatch Logs group (CLI)
+DATA_BUCKET = "BATCHSCORE_DATA_BUCKET"  # where `batchscore submit` puts local models and inputs
+RESULTS_BUCKET = "BATCHSCORE_RESULTS_BUCKET"  # where it sends outputs that were local paths
 TERRAFORM_DIR = "BATCHSCORE_TERRAFORM_DIR"  # where the CLI reads `terraform output -json`
 
 # Emulator / custom endpoints (moto in tests and in the local stack)

@@ -86,10 +86,12 @@ output "dead_letter_queue_url" {
 }
 
 output "environment" {
-  description = "The submitter's environment plus the job log group and the region (names from config/env.py): what the CLI needs to talk to this stack from any shell."
+  description = "The submitter's environment plus the job log group, the buckets `submit` puts local files in, and the region (names from config/env.py): what the CLI needs to talk to this stack from any shell."
   value = merge(local.lambda_environment, {
-    BATCHSCORE_LOG_GROUP = aws_cloudwatch_log_group.jobs.name
-    AWS_DEFAULT_REGION   = local.region
+    BATCHSCORE_LOG_GROUP      = aws_cloudwatch_log_group.jobs.name
+    BATCHSCORE_DATA_BUCKET    = aws_s3_bucket.this["models"].id
+    BATCHSCORE_RESULTS_BUCKET = aws_s3_bucket.this["results"].id
+    AWS_DEFAULT_REGION        = local.region
   })
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from config.records import get_record
 from config.status import JobStatus
 from submitter.cli.errors import ExitCode
 from submitter.cli.options import AsJson, Local, TerraformDir, emit
+from submitter.cli.staging import Staging, stage
 from submitter.cli.target import Target, TargetError, resolve
 from submitter.cli.views import console, job_view, jobs_table, public
 
@@ -26,25 +28,56 @@ def submit(
     file: Annotated[Path, typer.Argument(help="A job-config JSON file.")],
     wait: Annotated[bool, typer.Option(help="Follow the job to its end.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds --wait waits at most.")] = 3600,
+    upload_files: Annotated[
+        bool,
+        typer.Option(
+            "--upload/--no-upload",
+            help="Put local model and input files in the deployment's data bucket first.",
+        ),
+    ] = True,
     local: Local = False,
     terraform_dir: TerraformDir = None,
     as_json: AsJson = False,
 ) -> None:
-    """Upload FILE under the jobs bucket's `jobs/` prefix; the ingest Lambda takes it from there."""
+    """Upload FILE under the jobs bucket's `jobs/` prefix; the ingest Lambda takes it from there.
+
+    A config that names local files (the one `batchscore score` just ran) is submitted as it is
+    meant: its model and input go to the deployment's data bucket first (by content: once), a
+    local output becomes a prefix of the results bucket, and the command to fetch it is printed."""
     target = resolve(local=local, terraform_dir=terraform_dir)
     raw = read_config_file(file)
     config = parse_config(raw, queues=queue_names(target.setting(env.QUEUES)))
+    staging = stage(raw, target, config.name) if upload_files else None
+    if staging is not None and staging.changed:
+        raw = json.dumps(staging.document, indent=2).encode()
+        if not as_json:
+            for line in [*staging.uploaded, *staging.reused]:
+                typer.echo(f"staged {line}")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     key = f"jobs/{file.stem}-{stamp}.json"
     uploaded = upload_config(target.client("s3"), target.jobs_bucket, key, raw, config.job_id)
-    summary = {"upload": uploaded.uri, "job_id": uploaded.job_id}
+    fetch = staging.fetch_command(target) if staging is not None else None
+    summary = {"upload": uploaded.uri, "job_id": uploaded.job_id} | _staged(staging, fetch)
     if not wait or uploaded.job_id is None:
-        emit(summary, as_json, f"uploaded {uploaded.uri}; job id {uploaded.job_id or '(derived)'}")
+        text = f"uploaded {uploaded.uri}; job id {uploaded.job_id or '(derived)'}"
+        emit(
+            summary,
+            as_json,
+            text + (f"\nwhen it succeeds, fetch the output: {fetch}" if fetch else ""),
+        )
         return
     record = follow(target, uploaded, timeout=timeout, quiet=as_json)
-    emit(public(record), as_json, None)
+    emit(public(record) | _staged(staging, fetch), as_json, None)
     if record["status"] != JobStatus.SUCCEEDED:
         raise typer.Exit(ExitCode.FAILED)
+    if fetch and not as_json:
+        typer.echo(f"fetch the output: {fetch}")
+
+
+def _staged(staging: Staging | None, fetch: str | None) -> dict[str, Any]:
+    if staging is None or not staging.changed:
+        return {}
+    return {"staged": {"uploaded": staging.uploaded, "reused": staging.reused, "fetch": fetch}}
 
 
 @dataclass(frozen=True)

@@ -195,6 +195,8 @@ class LocalStack:
             env.ALLOWED_BUCKETS: f"{self.names.data_bucket},{self.names.jobs_bucket}",
             env.WRITE_BUCKETS: self.names.data_bucket,
             env.PLATFORM: "EC2",  # the local Batch places whole vCPUs, as EC2 does
+            env.DATA_BUCKET: self.names.data_bucket,
+            env.RESULTS_BUCKET: self.names.data_bucket,
         }
 
     def client(self, service: str) -> Any:

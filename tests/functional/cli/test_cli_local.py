@@ -222,7 +222,7 @@ def test_submit_wait_ends_when_its_upload_is_rejected(cli, stack, tmp_path) -> N
     document["model"]["uri"] = str(tmp_path / "model.skops")
     path.write_text(json.dumps(document))
     # WHEN followed, THEN it ends at once with the rejection (it used to wait forever for fresh-1)
-    code, output = invoke(cli, "submit", str(path), "--wait", "--timeout", "60")
+    code, output = invoke(cli, "submit", str(path), "--no-upload", "--wait", "--timeout", "60")
     assert code == 1, output
     assert "REJECTED" in output
     assert "model.uri" in output
