@@ -16,6 +16,15 @@ way, letting the late child's event enrich the FAILED record, would make "a term
 never changes" carry an exception; asking Batch keeps every write forward-only and the record
 final the moment it becomes terminal. Without a Batch client, or when Batch cannot say, the job
 is recorded FAILED without the shard's details: the status matters more than the reason.
+
+Only the record's own Batch job moves it. Every event carries the `job_id` parameter, and so do
+the events of a duplicate submission, which the submission's `attach` terminates (its FAILED
+event says `batchscore: duplicate submission`). So each write is conditional on the record's
+`batch_job_id` being the event's (a child's `<parent>:<index>` counts as its parent's). An event
+that finds the record without a Batch job id attaches its own first (the submitter may have died
+before attaching, or its attach may simply come later): the first attach wins, and the submitter
+terminates its own job when it loses. A job batchscore terminated as a duplicate neither
+attaches nor applies, even while the record has no Batch job id.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from botocore.exceptions import ClientError
 from config import records
 from config.records import KEY, utc_now
 from config.status import TERMINAL, JobStatus
+from submitter import reasons
 from submitter.batch import job_id_from_name, with_backoff
 from submitter.exceptions import ThrottledError
 
@@ -79,6 +89,18 @@ class BatchJobEvent:
         )
 
     @property
+    def owner_id(self) -> str:
+        """The Batch job id the record carries when this event is its job's: a child's parent."""
+        if self.array_index is not None and ":" in self.batch_job_id:
+            return self.batch_job_id.rsplit(":", 1)[0]
+        return self.batch_job_id
+
+    @property
+    def is_terminated_duplicate(self) -> bool:
+        """A submission that batchscore's exactly-once logic terminated (`submission.attach`)."""
+        return self.reason.startswith(reasons.DUPLICATE_SUBMISSION)
+
+    @property
     def exit_code(self) -> int | None:
         """The last attempt's exit code (None when the container never ran or was killed)."""
         for attempt in reversed(self.attempts):
@@ -116,10 +138,19 @@ def handle_event(
 
 def apply(ddb: Any, table: str, event: BatchJobEvent, *, batch: Any = None) -> Change:
     job_id = event.job_id or ""
-    if event.array_index is None:
-        # A parent or a single job: remember its Batch id should the submitter have died before
-        # storing it (only while the record is open: a terminal record never changes).
-        _attach_if_missing(ddb, table, job_id, event.batch_job_id)
+    if not event.owner_id:
+        return Change(job_id, event.status, False, "no Batch job id")
+    if event.is_terminated_duplicate:
+        logger.info(
+            "ignored: %s is a duplicate submission batchscore terminated",
+            event.batch_job_id,
+            extra={"job_id": job_id, "batch_job_id": event.batch_job_id},
+        )
+        return Change(job_id, event.status, False, "a terminated duplicate submission")
+    # Remember the Batch id should the submitter have died before storing it, or not have stored
+    # it yet (only while the record is open: a terminal record never changes). Every write below
+    # then holds only if the record carries this event's Batch job.
+    _attach_if_missing(ddb, table, job_id, event.owner_id)
     if event.status == "RUNNING":
         return _record_running(ddb, table, job_id, event)
     if event.status == "SUCCEEDED":
@@ -134,7 +165,9 @@ def _record_running(ddb: Any, table: str, job_id: str, event: BatchJobEvent) -> 
     # The attempt number is a single job's; an array's children each count their own.
     single = event.array_index is None and not event.is_array_parent
     attempt = len(event.attempts) + 1 if single else None
-    applied = records.advance(ddb, table, job_id, JobStatus.RUNNING, attempt=attempt)
+    applied = records.advance(
+        ddb, table, job_id, JobStatus.RUNNING, attempt=attempt, guard=_owned_by(event)
+    )
     return Change(job_id, event.status, applied)
 
 
@@ -153,6 +186,7 @@ def _record_succeeded(ddb: Any, table: str, job_id: str, event: BatchJobEvent) -
         JobStatus.SUCCEEDED,
         reason="reported by AWS Batch; the job recorded no figures",
         attempt=(len(event.attempts) or None) if single else None,
+        guard=_owned_by(event),
     )
     return Change(job_id, event.status, applied)
 
@@ -175,6 +209,7 @@ def _record_failed(ddb: Any, table: str, job_id: str, event: BatchJobEvent, batc
         reason=reason,
         fields=fields,
         attempt=len(event.attempts) or None,
+        guard=_owned_by(event),
     )
     return Change(job_id, event.status, applied)
 
@@ -191,6 +226,8 @@ def _with_failed_shard(
     """An array parent's failure reason, naming its failed shard (noted by the child's event, or
     asked of Batch while the record is open); the shard's details and exit code go to `fields`."""
     record = records.get_record(ddb, table, job_id) or {}
+    if record.get("batch_job_id") != event.owner_id:
+        return reason  # another Batch job's record: the write is refused anyway
     child = record.get("failed_shard")
     if not child and record and not JobStatus(record["status"]).is_terminal:
         child = failed_child_from_batch(batch, event.batch_job_id)
@@ -203,10 +240,20 @@ def _with_failed_shard(
     return f"{reason}; shard {child['index']}: {child['reason']}"[:MAX_REASON]
 
 
+def _owned_by(event: BatchJobEvent) -> records.Guard:
+    """The write's extra condition: the record carries the event's Batch job."""
+    return records.Guard(
+        "#batch_job = :batch_job",
+        names={"#batch_job": "batch_job_id"},
+        values={":batch_job": event.owner_id},
+    )
+
+
 def _attach_if_missing(ddb: Any, table: str, job_id: str, batch_job_id: str) -> None:
     """Store the Batch job id on an open record that lacks it (the submitter died before
-    attaching it). Open, not only SUBMITTED: the container's own RUNNING may come first, and the
-    events may arrive in any order; a terminal record never changes."""
+    attaching it, or attaches later). Open, not only SUBMITTED: the container's own RUNNING may
+    come first, and the events may arrive in any order; a terminal record never changes. An
+    array child passes its parent's id."""
     if batch_job_id:
         terminal = {f":t{i}": status.value for i, status in enumerate(sorted(TERMINAL))}
         records.conditional_update(
@@ -269,9 +316,9 @@ def _note_child_failure(ddb: Any, table: str, job_id: str, event: BatchJobEvent)
         update="SET #c = :child",
         condition=(
             "attribute_exists(#k) AND attribute_not_exists(#c) "
-            f"AND NOT #s IN ({', '.join(terminal)})"
+            f"AND NOT #s IN ({', '.join(terminal)}) AND #b = :b"
         ),
-        names={"#k": KEY, "#c": "failed_shard", "#s": "status"},
-        values={**terminal, ":child": detail},
+        names={"#k": KEY, "#c": "failed_shard", "#s": "status", "#b": "batch_job_id"},
+        values={**terminal, ":child": detail, ":b": event.owner_id},
     )
     return noted is not None

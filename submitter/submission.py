@@ -29,6 +29,7 @@ from config.parsing import validate_document
 from config.records import KEY, LEASE_TOKEN, LEASE_UNTIL, utc_now
 from config.status import JobStatus
 from submitter import batch as batch_api
+from submitter import reasons
 from submitter.exceptions import SubmissionInFlightError, SubmitRefusedError
 from submitter.settings import Settings
 
@@ -233,10 +234,10 @@ def attach(
     # The rare paths: read the record to tell them apart.
     record = records.get_record(ddb, settings.table, job_id) or {}
     if record.get("status") == JobStatus.CANCELLED:
-        batch_api.terminate(batch, batch_job_id, "batchscore: job cancelled while submitting")
+        batch_api.terminate(batch, batch_job_id, reasons.CANCELLED_WHILE_SUBMITTING)
     elif record.get("batch_job_id") != batch_job_id:
         logger.error("job %s has another Batch job; terminating %s", job_id, batch_job_id)
-        batch_api.terminate(batch, batch_job_id, "batchscore: duplicate submission")
+        batch_api.terminate(batch, batch_job_id, reasons.DUPLICATE_SUBMISSION)
 
 
 def _take_lease(

@@ -48,6 +48,31 @@ resource "aws_vpc_security_group_egress_rule" "batch_https" {
   tags              = local.tags
 }
 
+# The instances' metadata service: IMDSv2 only (a session token, PUT first), and a PUT response
+# hop limit of 1, so the token never reaches a job container behind Docker's bridge (one more
+# hop): job code cannot read the instance role's credentials from IMDS. The ECS agent runs on the
+# host network and is not affected; a job's own AWS credentials (the job role) come from the ECS
+# credentials endpoint, not from IMDS. EC2 only: Batch takes no launch template on Fargate, whose
+# tasks have no instance metadata service at all.
+resource "aws_launch_template" "batch" {
+  count = local.fargate ? 0 : 1
+
+  name_prefix = "${var.name}-batch-"
+  description = "batchscore Batch instances: IMDSv2 required, hop limit 1 (no instance credentials in containers)"
+  # Batch copies the version it is given into its own launch template; the compute environments
+  # name latest_version, so a change here updates them in place.
+  update_default_version = true
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+    instance_metadata_tags      = "disabled"
+  }
+
+  tags = local.tags
+}
+
 resource "aws_batch_compute_environment" "this" {
   for_each = local.compute_environments
 
@@ -68,6 +93,15 @@ resource "aws_batch_compute_environment" "this" {
     instance_role       = local.fargate ? null : aws_iam_instance_profile.batch_instance[0].arn
     subnets             = var.subnet_ids
     security_group_ids  = local.security_group_ids
+
+    dynamic "launch_template" {
+      for_each = aws_launch_template.batch
+      content {
+        launch_template_id = launch_template.value.id
+        version            = launch_template.value.latest_version
+      }
+    }
+
     # Tags on compute resources replace the environment when they change, so they stay fixed
     # here instead of following var.tags.
     tags = local.fargate ? null : { Name = "${var.name}-${each.key}" }

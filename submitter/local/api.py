@@ -6,6 +6,10 @@ the local stack, so the CLI and the submitter use the same boto3 calls locally a
 come from botocore's model of the Batch API (`POST /v1/submitjob` -> `submit_job`), errors are
 Batch's (`400` with `x-amzn-ErrorType: ClientException`), and only the operations `LocalBatch` has
 are served.
+
+Every request must carry the stack's token (`access`: the access key id of the SigV4 signature
+boto3 makes, or `X-Batchscore-Token`), come from no other origin and be JSON; a command or
+environment override the product never sends is refused (403, 415 or 400 `ClientException`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 import botocore.session
 from botocore import xform_name
 from botocore.exceptions import ClientError
+
+from submitter.local import access
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +41,22 @@ def batch_routes(batch: object) -> dict[str, str]:
 
 
 class BatchApi:
-    """An HTTP server on `host` (a free port unless given) in a thread; `close()` stops it."""
+    """An HTTP server on `host` (a free port unless given) in a thread; `close()` stops it.
+    Only requests carrying `token` (see `access`) reach `batch`."""
 
-    def __init__(self, batch: object, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, batch: object, *, token: str, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        if not token:
+            raise ValueError("the local Batch API needs a token")
         routes = batch_routes(batch)
 
         class Handler(_Handler):
             pass
 
-        Handler.batch, Handler.routes = batch, routes
+        Handler.batch, Handler.routes, Handler.token = batch, routes, token
         self._server = ThreadingHTTPServer((host, port), Handler)
+        Handler.origins = access.own_origins(self.url)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -75,15 +87,33 @@ class BatchApi:
 class _Handler(BaseHTTPRequestHandler):
     batch: Any
     routes: dict[str, str]
+    token: str
+    origins: set[str]
 
     def do_POST(self) -> None:
-        method = self.routes.get(self.path.split("?", 1)[0].rstrip("/"))
+        if not access.origin_allowed(self.headers.get("Origin"), self.origins):
+            self._error(403, "AccessDeniedException", access.CROSS_ORIGIN)
+            return
+        path, _, query = self.path.partition("?")
+        presented = access.presented_token(dict(self.headers.items()), query)
+        if not access.token_matches(presented, self.token):
+            self._error(403, "AccessDeniedException", access.REFUSED)
+            return
+        if not access.is_json(self.headers.get("Content-Type")):
+            self._error(415, "ClientException", "the local Batch takes application/json only")
+            return
+        method = self.routes.get(path.rstrip("/"))
         if method is None:
             self._error(404, "UnknownOperationException", f"no operation at {self.path}")
             return
         length = int(self.headers.get("Content-Length") or 0)
         try:
             arguments = json.loads(self.rfile.read(length) or b"{}")
+            if not isinstance(arguments, dict):
+                raise ValueError("the request body must be a JSON object")
+            if problem := access.request_problem(method, arguments):
+                self._error(400, "ClientException", problem)
+                return
             result = dict(getattr(self.batch, method)(**arguments))
         except ClientError as exc:
             error = exc.response["Error"]

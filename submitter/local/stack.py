@@ -10,7 +10,13 @@
 
 `env` is what a process needs to use it all through plain boto3 (`AWS_ENDPOINT_URL`,
 `AWS_ENDPOINT_URL_BATCH`, the batchscore names); job processes get it too. With a `state_file`,
-the stack writes where it runs so other `batchscore` calls find it (`read_state`).
+the stack writes where it runs so other `batchscore` calls find it (`read_state`; the file is
+readable by its owner only).
+
+Both servers answer only requests that carry the stack's random `token` (`access`): it is the
+access key id of `env` and of `client()`, so every boto3 (or AWS CLI, or pyarrow) client made from
+them sends it in its signature. Cross-origin requests are refused and moto's permissive CORS is
+switched off.
 """
 
 from __future__ import annotations
@@ -26,11 +32,17 @@ from typing import Any
 
 import boto3
 import requests
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from config import env
 from config.records import table_definition
-from submitter.local import jobs
+from submitter.local import access, jobs
 from submitter.local.api import BatchApi
 from submitter.local.executor import LocalBatch, default_queues
 from submitter.local.jobs import JobDefinition
@@ -40,14 +52,30 @@ from submitter.local.state import remove_state, write_state
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], object]  # what a handler returns is ignored
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
+CREDENTIALS = {  # and the stack's own access key (its token) and secret key: `LocalStack.env`
     "AWS_DEFAULT_REGION": jobs.REGION,
     "AWS_REGION": jobs.REGION,  # what the C++ SDK under pyarrow's S3FileSystem reads
     "AWS_EC2_METADATA_DISABLED": "true",  # offline: never wait on the instance-metadata service
 }
 MAX_LOG_EVENTS = 5000  # per PutLogEvents call (the API takes up to 10,000)
+
+
+class GuardedMotoServer(ThreadedMotoServer):
+    """moto's threaded server on 127.0.0.1, a free port, behind `access.GuardedApp`: the token
+    required, cross-origin requests refused, no CORS headers."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+        self.guard = access.GuardedApp(DomainDispatcherApplication(create_backend_app), token)
+
+    def _server_entry(self) -> None:
+        self._server = make_server(
+            self._ip_address, self._port, self.guard, True, request_handler=MotoRequestHandler
+        )
+        host, port = self.get_host_and_port()
+        self.guard.origins = access.own_origins(f"http://{host}:{port}")
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 @dataclass(frozen=True)
@@ -94,6 +122,9 @@ class LocalStack:
         self._batch: LocalBatch | None = None
         self._logs: Any = None
         self.endpoint_url = ""
+        # Every request to either server must carry it: the access key id of `env`.
+        self.token = access.new_token()
+        self._secret_key = access.new_token()  # never checked: SigV4 needs one
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -104,11 +135,11 @@ class LocalStack:
         # moto's server logs every request through werkzeug: too chatty next to a live job table.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         try:
-            self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+            self._server = GuardedMotoServer(self.token)
             self._server.start()
             host, port = self._server.get_host_and_port()
             self.endpoint_url = f"http://{host}:{port}"
-            requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
+            self._reset_moto()
             self._create_resources()
             self._logs = self.client("logs")
             self._batch = LocalBatch(
@@ -119,7 +150,7 @@ class LocalStack:
                 on_log=self._ship_log,
                 **self._batch_options,
             )
-            self._api = BatchApi(self._batch)
+            self._api = BatchApi(self._batch, token=self.token)
             self._batch.env.update(self.env)
             self._pump = S3EventPump(
                 self.client("s3"),
@@ -149,7 +180,7 @@ class LocalStack:
             remove_state(self._state_file)
         if self._server is not None:
             with contextlib.suppress(requests.RequestException):
-                requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
+                self._reset_moto()
             self._server.stop()
         self._pump = self._api = self._batch = self._server = None
         if LocalStack._running is self:
@@ -186,6 +217,8 @@ class LocalStack:
         """The environment under which boto3 and batchscore code use this stack."""
         return {
             **CREDENTIALS,
+            "AWS_ACCESS_KEY_ID": self.token,
+            "AWS_SECRET_ACCESS_KEY": self._secret_key,
             env.AWS_ENDPOINT_URL: self.endpoint_url,
             env.AWS_ENDPOINT_URL_BATCH: self.batch_url,
             env.TABLE_NAME: self.names.table,
@@ -205,11 +238,19 @@ class LocalStack:
             service,
             endpoint_url=self.endpoint_url,
             region_name=jobs.REGION,
-            aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_access_key_id=self.token,
+            aws_secret_access_key=self._secret_key,
         )
 
     # -- internals -------------------------------------------------------------------------------
+
+    def _reset_moto(self) -> None:
+        """Empty moto's backends (per process: an earlier stack's state would show through)."""
+        requests.post(
+            f"{self.endpoint_url}/moto-api/reset",
+            headers={access.TOKEN_HEADER: self.token},
+            timeout=10,
+        ).raise_for_status()
 
     def _create_resources(self) -> None:
         s3 = self.client("s3")

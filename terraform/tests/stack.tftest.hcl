@@ -166,6 +166,28 @@ run "compute_environments_update_in_place" {
   }
 }
 
+run "ec2_instances_require_imdsv2_with_a_hop_limit_of_1" {
+  command = apply
+
+  assert {
+    condition = (
+      aws_launch_template.batch[0].metadata_options[0].http_endpoint == "enabled" &&
+      aws_launch_template.batch[0].metadata_options[0].http_tokens == "required" &&
+      aws_launch_template.batch[0].metadata_options[0].http_put_response_hop_limit == 1
+    )
+    error_message = "EC2 instances: IMDSv2 only, hop limit 1 (job containers must not reach the instance role's credentials)."
+  }
+
+  assert {
+    condition = alltrue([
+      for ce in aws_batch_compute_environment.this :
+      ce.compute_resources[0].launch_template[0].launch_template_id == aws_launch_template.batch[0].id &&
+      ce.compute_resources[0].launch_template[0].version == tostring(aws_launch_template.batch[0].latest_version)
+    ])
+    error_message = "Both EC2 compute environments (on-demand and spot) must launch from the IMDSv2 launch template, at its latest version."
+  }
+}
+
 run "job_definition_runs_batch_mode_with_shared_retry_rules" {
   command = plan
 
@@ -334,6 +356,13 @@ run "fargate_variant" {
   assert {
     condition     = aws_batch_job_definition.this.platform_capabilities == toset(["FARGATE"]) && length(aws_iam_instance_profile.batch_instance) == 0
     error_message = "FARGATE: Fargate job definition, no EC2 instance profile."
+  }
+
+  assert {
+    condition = length(aws_launch_template.batch) == 0 && alltrue([
+      for ce in aws_batch_compute_environment.this : length(ce.compute_resources[0].launch_template) == 0
+    ])
+    error_message = "FARGATE: no launch template (Batch refuses one on Fargate)."
   }
 
   assert {

@@ -11,10 +11,15 @@ from support.local_jobs import script
 
 from submitter.local.api import BatchApi, batch_routes
 
+TOKEN = "BSLOCALTESTTOKEN"
+SIGNED = {
+    "Authorization": f"AWS4-HMAC-SHA256 Credential={TOKEN}/20260101/us-east-1/batch/aws4_request"
+}
+
 
 @pytest.fixture
 def api(make_batch):
-    with BatchApi(make_batch(script("ok", "print('ok')"))) as served:
+    with BatchApi(make_batch(script("ok", "print('ok')")), token=TOKEN) as served:
         yield served
 
 
@@ -24,7 +29,7 @@ def client(api):
         "batch",
         endpoint_url=api.url,
         region_name="us-east-1",
-        aws_access_key_id="testing",
+        aws_access_key_id=TOKEN,  # the stack's token is its access key id
         aws_secret_access_key="testing",
     )
 
@@ -56,9 +61,23 @@ def test_errors_come_back_as_batch_client_exceptions(client):
 
 
 def test_an_operation_the_executor_lacks_is_refused(api):
-    answer = requests.post(f"{api.url}/v1/createcomputeenvironment", json={}, timeout=5)
+    answer = requests.post(
+        f"{api.url}/v1/createcomputeenvironment", json={}, headers=SIGNED, timeout=5
+    )
     assert answer.status_code == 404
     assert answer.headers["x-amzn-ErrorType"] == "UnknownOperationException"
-    bad = requests.post(f"{api.url}/v1/describejobs", json={"nope": 1}, timeout=5)
+    bad = requests.post(f"{api.url}/v1/describejobs", json={"nope": 1}, headers=SIGNED, timeout=5)
     assert bad.status_code == 400
     assert bad.json()["__type"] == "ClientException"
+
+
+def test_the_api_refuses_to_start_without_a_token(make_batch):
+    with pytest.raises(ValueError, match="token"):
+        BatchApi(make_batch(), token="")
+
+
+def test_the_own_origin_and_the_token_header_are_accepted(api):
+    headers = {"Origin": api.url, "X-Batchscore-Token": TOKEN}
+    answer = requests.post(f"{api.url}/v1/describejobqueues", json={}, headers=headers, timeout=5)
+    assert answer.status_code == 200
+    assert "Access-Control-Allow-Origin" not in answer.headers

@@ -33,12 +33,13 @@ def test_local_up_runs_until_stopped_and_refuses_a_second_one(tmp_path: Path):
         state = read_state(state_file)
         assert state is not None, up.communicate()
         assert state["pid"] == up.pid
+        assert state_file.stat().st_mode & 0o777 == 0o600  # it holds the token
         s3 = boto3.client(
             "s3",
             endpoint_url=state["endpoint_url"],
             region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=state["env"]["AWS_ACCESS_KEY_ID"],  # the stack's token
+            aws_secret_access_key=state["env"]["AWS_SECRET_ACCESS_KEY"],
         )
         assert {b["Name"] for b in s3.list_buckets()["Buckets"]} >= {"batchscore-jobs"}
 

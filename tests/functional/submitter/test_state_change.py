@@ -149,7 +149,8 @@ def test_array_child_running_moves_the_job_to_running(ddb: Any) -> None:
     open_record(ddb, shards=4)
     assert send(ddb, "batch-array-child-running.json").applied
     assert record(ddb)["status"] == "RUNNING"
-    assert "batch_job_id" not in record(ddb)  # a child's id is not the job's
+    # A child's id is not the job's: its parent's is (`<parent>:<index>`).
+    assert record(ddb)["batch_job_id"] == "7d1e2f30-aaaa-4bbb-8ccc-0123456789ab"
     assert not send(ddb, "batch-array-parent-running.json").applied
 
 
