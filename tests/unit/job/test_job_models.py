@@ -88,7 +88,7 @@ def test_missing_columns_are_named_and_unknown_ones_ignored() -> None:
 
 
 def test_configured_features_the_model_does_not_know_are_named() -> None:
-    with pytest.raises(InputError, match="extra column.s. the model does not know: extra"):
+    with pytest.raises(InputError, match=r"extra column\(s\) the model does not know: extra"):
         resolve_columns(
             jobdata.fit(),
             [*jobdata.FEATURES, "extra"],
