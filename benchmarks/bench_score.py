@@ -167,7 +167,110 @@ def variant_seed(args: argparse.Namespace) -> dict[str, Any]:
     return {"rows": len(frame), "seconds": time.perf_counter() - started}
 
 
-VARIANTS = {"predict": variant_predict, "io-floor": variant_io_floor, "seed": variant_seed}
+# --- the pipeline model (a string one-hot encoded + scaled numerics): the DataFrame path ---------
+
+PIPELINE_NUMBERS = [f"n{i}" for i in range(5)]
+PIPELINE_PLANS = ["basic", "pro", "team", "enterprise"]
+
+
+def generate_pipeline(folder: Path, rows: int) -> dict[str, Path]:
+    """`id`, a string `plan` and 5 float columns, as Parquet and CSV (written chunk by chunk)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {"parquet": folder / "customers.parquet", "csv": folder / "customers.csv"}
+    if all(p.exists() for p in paths.values()):
+        return paths
+    rng = np.random.default_rng(43)
+    schema = pa.schema(
+        [("id", pa.int64()), ("plan", pa.string())] + [(n, pa.float64()) for n in PIPELINE_NUMBERS]
+    )
+    with (
+        pq.ParquetWriter(temporary(paths["parquet"]), schema) as parquet,
+        pacsv.CSVWriter(temporary(paths["csv"]), schema) as csv,
+    ):
+        for start in range(0, rows, CHUNK):
+            size = min(CHUNK, rows - start)
+            arrays = [pa.array(np.arange(start, start + size, dtype=np.int64))]
+            arrays.append(pa.array(rng.choice(PIPELINE_PLANS, size)))
+            arrays += [pa.array(rng.normal(size=size)) for _ in PIPELINE_NUMBERS]
+            table = pa.Table.from_arrays(arrays, schema=schema)
+            parquet.write_table(table, row_group_size=ROW_GROUP)
+            csv.write_table(table)
+    for path in paths.values():
+        temporary(path).rename(path)
+    return paths
+
+
+def fit_pipeline(folder: Path) -> Path:
+    """Pipeline(ColumnTransformer(one-hot `plan`, scaled numbers), LogisticRegression), fit on
+    a DataFrame and saved with skops: the model of issue 13."""
+    import numpy as np
+    import pandas as pd
+    import skops.io as sio
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    path = folder / "pipeline.skops"
+    if path.exists():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame(rng.normal(size=(50_000, len(PIPELINE_NUMBERS))), columns=PIPELINE_NUMBERS)
+    frame["plan"] = rng.choice(PIPELINE_PLANS, len(frame))
+    signal = frame["n0"] - frame["n1"] + (frame["plan"] == "pro") * 0.8
+    labels = (signal + rng.normal(scale=0.5, size=len(frame)) > 0).astype(int)
+    columns = ColumnTransformer(
+        [
+            ("plan", OneHotEncoder(handle_unknown="ignore"), ["plan"]),
+            ("numbers", StandardScaler(), PIPELINE_NUMBERS),
+        ]
+    )
+    sio.dump(make_pipeline(columns, LogisticRegression()).fit(frame, labels), path)
+    return path
+
+
+def variant_frame_predict(args: argparse.Namespace) -> dict[str, Any]:
+    """The pipeline's own limit: predict_proba on the whole input as one in-memory DataFrame."""
+    import pandas as pd
+
+    frame = pd.read_parquet(args.input)
+    model = load(args.model)
+    started = time.perf_counter()
+    model.predict_proba(frame)
+    return {"rows": len(frame), "seconds": time.perf_counter() - started}
+
+
+def variant_frame_seed(args: argparse.Namespace) -> dict[str, Any]:
+    """Seed-style with the pipeline: the whole file in pandas, predict_proba, written whole."""
+    import pandas as pd
+
+    model = load(args.model)
+    started = time.perf_counter()
+    csv = args.input.endswith(".csv")
+    frame = pd.read_csv(args.input) if csv else pd.read_parquet(args.input)
+    proba = model.predict_proba(frame)
+    out = pd.DataFrame({"id": frame["id"], "proba_0": proba[:, 0], "proba_1": proba[:, 1]})
+    Path(args.output).mkdir(parents=True, exist_ok=True)
+    if csv:
+        out.to_csv(args.output + "part.csv", index=False)
+    else:
+        out.to_parquet(args.output + "part.parquet", index=False)
+    return {"rows": len(frame), "seconds": time.perf_counter() - started}
+
+
+VARIANTS = {
+    "predict": variant_predict,
+    "io-floor": variant_io_floor,
+    "seed": variant_seed,
+    "frame-predict": variant_frame_predict,
+    "frame-seed": variant_frame_seed,
+}
 
 
 def run_child(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -364,6 +467,107 @@ def targets(results: list[dict[str, Any]], scaling: dict[int, float] | None) -> 
     return "\n".join(lines)
 
 
+def measure_pipeline(
+    rows: int, data: Path, job_args: list[str], repeat: int
+) -> list[dict[str, Any]]:
+    """The pipeline model: the job against the seed style and predict-only, side by side."""
+    inputs = generate_pipeline(data / f"pipeline-{rows}", rows)
+    model = fit_pipeline(data / "models")
+    scratch = data / "out"
+    plan: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+        (
+            "predict-only (DataFrame)",
+            lambda: run_variant(
+                "frame-predict", inputs["parquet"], model, scratch / "frame-predict", PASSIVE
+            ),
+        ),
+        (
+            "seed pandas csv",
+            lambda: run_variant("frame-seed", inputs["csv"], model, scratch / "frame-seed-csv"),
+        ),
+        (
+            "job csv->csv",
+            lambda: run_job(inputs["csv"], model, scratch / "pipeline-csv", "csv", job_args),
+        ),
+        (
+            "seed pandas parquet",
+            lambda: run_variant(
+                "frame-seed", inputs["parquet"], model, scratch / "frame-seed-parquet"
+            ),
+        ),
+        (
+            "job parquet->parquet",
+            lambda: run_job(
+                inputs["parquet"], model, scratch / "pipeline-parquet", "parquet", job_args
+            ),
+        ),
+    ]
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in plan}
+    for round_number in range(1, repeat + 1):
+        for name, run in plan:
+            result = run()
+            result["rate"] = result["rows"] / result["seconds"]
+            runs[name].append(result)
+            print(
+                f"  round {round_number} pipeline {name:<26} {result['rate']:>12,.0f} rows/s "
+                f"{result['rss_mib']:>7.0f} MiB",
+                file=sys.stderr,
+            )
+    results = []
+    for name, measured in runs.items():
+        rates = sorted(r["rate"] for r in measured)
+        middle = sorted(measured, key=lambda r: r["rate"])[len(measured) // 2]
+        results.append(
+            {
+                **middle,
+                "variant": name,
+                "rate": statistics.median(rates),
+                "low": rates[0],
+                "high": rates[-1],
+                "rss_mib": max(r["rss_mib"] for r in measured),
+            }
+        )
+    return results
+
+
+def pipeline_table(results: list[dict[str, Any]]) -> str:
+    """Rates and RSS, and per job which bound binds: 1.5x the seed rate or 0.9x predict-only."""
+    found = {r["variant"]: r for r in results}
+    limit = found["predict-only (DataFrame)"]
+    lines = [
+        "| variant (pipeline) | rows/s (median) | range | seconds | wall s | peak RSS MiB "
+        "| x predict-only | x seed | RSS x seed |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        kind = "csv" if "csv" in r["variant"] else "parquet"
+        seed = found[f"seed pandas {kind}"]
+        lines.append(
+            f"| {r['variant']} | {r['rate']:,.0f} "
+            f"| {r['low'] / 1000:,.0f}k-{r['high'] / 1000:,.0f}k "
+            f"| {r['seconds']:.2f} | {r['wall']:.1f} | {r['rss_mib']:.0f} "
+            f"| {r['rate'] / limit['rate']:.2f} | {r['rate'] / seed['rate']:.2f} "
+            f"| {r['rss_mib'] / seed['rss_mib']:.2f} |"
+        )
+    lines += ["", "| target (pipeline) | measured | met |", "|---|---:|---|"]
+    for kind in ("csv", "parquet"):
+        job = found[f"job {kind}->{kind}"]
+        seed = found[f"seed pandas {kind}"]
+        by_seed, by_limit = job["rate"] / seed["rate"], job["rate"] / limit["rate"]
+        binds = "predict-only" if 1.5 * seed["rate"] > 0.9 * limit["rate"] else "seed"
+        met = by_seed >= 1.5 or by_limit >= 0.9
+        lines.append(
+            f"| {kind}: >= 1.5x seed ({by_seed:.2f}) or >= 0.9x predict-only ({by_limit:.2f}); "
+            f"binding: {binds} | {max(by_seed / 1.5, by_limit / 0.9):.2f} of the bound "
+            f"| {'yes' if met else 'NO'} |"
+        )
+        rss = job["rss_mib"] / seed["rss_mib"]
+        lines.append(
+            f"| {kind}: RSS <= 0.25x seed | {rss:.2f} | {'yes' if rss <= 0.25 else 'NO'} |"
+        )
+    return "\n".join(lines)
+
+
 def scaling_rss(rows: int, data: Path, job_args: list[str]) -> dict[int, float]:
     """Peak RSS of `python -m job score` (Parquet->Parquet, logreg) at rows/4 and rows."""
     models = fit_models(data / "models")
@@ -385,6 +589,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the median is reported")
     parser.add_argument("--skip-scaling", action="store_true", help="no rows/4 vs rows RSS run")
     parser.add_argument("--job-args", default="", help="extra `python -m job score` options")
+    parser.add_argument(
+        "--only", choices=["matrix", "pipeline"], help="only the float models, or only the pipeline"
+    )
     parser.add_argument("--variant", choices=sorted(VARIANTS), help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -398,15 +605,23 @@ def main() -> None:
         f"benchmark: {args.rows:,} rows x {len(FEATURES)} features + id, {os.cpu_count()} CPUs",
         file=sys.stderr,
     )
-    results = measure(args.rows, args.data, job_args, args.repeat)
-    scaling = None if args.skip_scaling else scaling_rss(args.rows, args.data, job_args)
-    print(
-        f"\n{args.rows:,} rows x {len(FEATURES)} features + id; "
-        f"job args: {args.job_args or '(defaults)'}; median of {args.repeat} rounds\n"
-    )
-    print(table(results))
-    print()
-    print(targets(results, scaling))
+    if args.only != "pipeline":
+        results = measure(args.rows, args.data, job_args, args.repeat)
+        scaling = None if args.skip_scaling else scaling_rss(args.rows, args.data, job_args)
+        print(
+            f"\n{args.rows:,} rows x {len(FEATURES)} features + id; "
+            f"job args: {args.job_args or '(defaults)'}; median of {args.repeat} rounds\n"
+        )
+        print(table(results))
+        print()
+        print(targets(results, scaling))
+    if args.only != "matrix":
+        pipeline = measure_pipeline(args.rows, args.data, job_args, args.repeat)
+        print(
+            f"\n{args.rows:,} rows: id, a string `plan` one-hot encoded, {len(PIPELINE_NUMBERS)} "
+            f"scaled floats, LogisticRegression; median of {args.repeat} rounds\n"
+        )
+        print(pipeline_table(pipeline))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ streaming reader, block by block. Neither ever holds a whole file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -15,6 +16,7 @@ import pyarrow.parquet as pq
 import pyarrow.types as pat
 
 from job.exceptions import InputError
+from job.frames import ColumnError
 from job.storage import InputFile, Unit, merge_row_groups, storage_errors
 
 # Parquet batches are also capped by the file's row groups. Larger batches mean fewer predict
@@ -56,24 +58,56 @@ def read_batches(
     columns: Sequence[str],
     *,
     numeric: Sequence[str] = (),
+    types: Mapping[str, pa.DataType] | None = None,
+    conform: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
 ) -> Iterator[pa.RecordBatch]:
     """Record batches of `columns` (in that order) from `units`, at most about `batch_rows` rows
     each. CSV columns listed in `numeric` are read as float64 so that a column whose first block
-    looked like integers does not fail on a later `2.5`."""
+    looked like integers does not fail on a later `2.5`; `types` gives other CSV columns their
+    type (and, given at all, makes empty strings nulls, as pandas reads them). `conform` turns
+    each batch into what the model needs; its InputErrors are re-raised naming the file."""
+    csv_types = dict.fromkeys(numeric, pa.float64()) | dict(types or {})
     for unit in merge_row_groups(list(units)):
         doing = f"reading {unit.path}"
         with storage_errors(doing):
             try:
                 if input_format == "parquet":
-                    yield from _parquet_batches(fs, unit, columns, batch_rows)
+                    batches = _parquet_batches(fs, unit, columns, batch_rows)
                 else:
-                    types = dict.fromkeys(numeric, pa.float64())
                     block = max(batch_rows * CSV_BYTES_PER_ROW, 1 << 16)
-                    with _open_csv(fs, unit.path, columns, types, block) as reader:
-                        yield from reader
+                    nulls = types is not None
+                    batches = _csv_batches(fs, unit.path, columns, csv_types, block, nulls)
+                for batch in batches:
+                    yield conform(batch) if conform is not None else batch
+            except ColumnError as exc:
+                raise InputError(f"{unit.path}: {exc}") from exc
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
-                raise InputError(f"{doing}: {exc}") from exc
+                raise InputError(f"{doing}: {_name_csv_column(exc, fs, unit.path)}") from exc
+
+
+def _csv_batches(
+    fs: pafs.FileSystem,
+    path: str,
+    columns: Sequence[str],
+    types: dict[str, pa.DataType],
+    block: int,
+    strings_can_be_null: bool,
+) -> Iterator[pa.RecordBatch]:
+    with _open_csv(fs, path, columns, types, block, strings_can_be_null) as reader:
+        yield from reader
+
+
+def _name_csv_column(exc: Exception, fs: pafs.FileSystem, path: str) -> str:
+    """pyarrow says `In CSV column #3: ... invalid value '12 months'`: put the column's name."""
+    found = re.match(r"In CSV column #(\d+): (.*)", str(exc), re.DOTALL)
+    if not found:
+        return str(exc)
+    try:
+        name = read_schema(fs, path, "csv").names[int(found.group(1))]
+    except (OSError, IndexError, pa.ArrowInvalid):
+        return str(exc)
+    return f"column {name!r}: {found.group(2)}"
 
 
 def numeric_columns(schema: pa.Schema, names: Sequence[str]) -> list[str]:
@@ -119,6 +153,7 @@ def _open_csv(
     columns: Sequence[str] | None,
     types: dict[str, pa.DataType],
     block_size: int,
+    strings_can_be_null: bool = False,
 ) -> pacsv.CSVStreamingReader:
     stream = fs.open_input_stream(path)
     try:
@@ -128,8 +163,10 @@ def _open_csv(
             convert_options=pacsv.ConvertOptions(
                 include_columns=list(columns) if columns is not None else None,
                 column_types=types,
+                strings_can_be_null=strings_can_be_null,
             ),
         )
     except (pa.ArrowInvalid, KeyError) as exc:
         stream.close()
-        raise InputError(f"reading {path}: {exc}") from exc
+        # The first block is parsed here already: its conversion errors name the column too.
+        raise InputError(f"reading {path}: {_name_csv_column(exc, fs, path)}") from exc

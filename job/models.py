@@ -107,7 +107,8 @@ def resolve_columns(
     """Match the input's columns to the model; raise InputError naming every missing or extra one.
 
     Without `features` in the config, every column not passed through is a feature. With
-    `feature_names_in_` on the model, features are taken by name in the fitted order.
+    `feature_names_in_` on the model, features are taken by name in the fitted order, and input
+    columns it does not know are ignored (listed in `input.features`, they are an error).
     """
     present = set(available)
     missing_passthrough = [c for c in passthrough if c not in present]
@@ -127,7 +128,9 @@ def resolve_columns(
     if fitted is not None:
         fitted = [str(name) for name in fitted]
         missing = [c for c in fitted if c not in chosen]
-        extra = [c for c in chosen if c not in set(fitted)]
+        # Columns the model does not know are ignored (a table has more columns than a model
+        # uses), unless the config listed them as features: then the config is wrong.
+        extra = [c for c in chosen if c not in set(fitted)] if features is not None else []
         problems = []
         if missing:
             problems.append(f"missing feature(s) the model was fitted with: {', '.join(missing)}")

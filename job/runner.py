@@ -12,14 +12,19 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.fs as pafs
 
 from config.models import JobConfig
 from config.records import timestamp, utc_now
 from config.uris import parse_uri
 from job.exceptions import InputError
+from job.frames import describe, frame_plan
 from job.inputs import (
     DEFAULT_BATCH_ROWS,
     numeric_columns,
@@ -28,7 +33,7 @@ from job.inputs import (
     read_schema,
 )
 from job.logs import Progress
-from job.models import load_model, output_names, resolve_columns
+from job.models import Columns, load_model, output_names, resolve_columns
 from job.output import (
     DEFAULT_PART_ROWS,
     MANIFEST_VERSION,
@@ -41,7 +46,7 @@ from job.output import (
     write_json,
 )
 from job.scoring import Predictor, score
-from job.storage import input_files, read_bytes, shard_units
+from job.storage import Unit, input_files, read_bytes, shard_units
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +80,74 @@ def config_sha256(config: JobConfig) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class ScoringPlan:
+    """What to read from the input and how each batch becomes predictions, for one model and
+    one input schema: what `score_shard` streams, and what a dry run can try on a sample."""
+
+    columns: Columns
+    predictor: Predictor
+    csv_types: dict[str, pa.DataType]  # CSV columns parsed as a given type
+
+    def read(
+        self,
+        fs: pafs.FileSystem,
+        units: Sequence[Unit],
+        input_format: str,
+        *,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+    ) -> Iterator[pa.RecordBatch]:
+        """The input batches, each conformed to what the model needs."""
+        frame = self.predictor.frame
+        return read_batches(
+            fs,
+            units,
+            input_format,
+            self.columns.to_read,
+            types=self.csv_types if frame is not None else None,
+            numeric=() if frame is not None else list(self.csv_types),
+            conform=frame.conform if frame is not None else None,
+            batch_rows=batch_rows,
+        )
+
+
+def plan_scoring(estimator: Any, schema: pa.Schema, config: JobConfig, source: str) -> ScoringPlan:
+    """Match the input (`schema`, read from the file `source`) to the model and choose how the
+    model is fed: a float64 matrix, or a DataFrame as it was fit on (`job.frames`)."""
+    try:
+        columns = resolve_columns(
+            estimator,
+            schema.names,
+            features=config.input.features,
+            passthrough=config.output.passthrough,
+        )
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from exc
+    frame = frame_plan(estimator)
+    predictor = Predictor(
+        estimator,
+        columns.features,
+        columns.passthrough,
+        config.output.predict,
+        output_names(estimator, config.output.predict),
+        frame=frame,
+    )
+    if frame is not None:
+        csv_types = frame.csv_types(schema)
+    else:
+        csv_types = dict.fromkeys(numeric_columns(schema, columns.features), pa.float64())
+    return ScoringPlan(columns, predictor, csv_types)
+
+
+def score_sample(
+    plan: ScoringPlan, fs: pafs.FileSystem, units: Sequence[Unit], input_format: str, rows: int
+) -> pa.RecordBatch | None:
+    """The predictions for the input's first batch of at most `rows` rows (None: no rows)."""
+    for batch in plan.read(fs, units[:1], input_format, batch_rows=rows):
+        return plan.predictor(batch.slice(0, rows))
+    return None
+
+
 def score_shard(config: JobConfig, options: RunOptions) -> ShardResult:
     started_at, begun = utc_now(), time.perf_counter()
     output = parse_uri(config.output.uri)
@@ -93,40 +166,30 @@ def score_shard(config: JobConfig, options: RunOptions) -> ShardResult:
     )
     fs, files = input_files(config.input.uri, config.input_format)
     schema = read_schema(fs, files[0].path, config.input_format)
-    columns = resolve_columns(
-        model.estimator,
-        schema.names,
-        features=config.input.features,
-        passthrough=config.output.passthrough,
-    )
-    predictor = Predictor(
-        model.estimator,
-        columns.features,
-        columns.passthrough,
-        config.output.predict,
-        output_names(model.estimator, config.output.predict),
-    )
+    plan = plan_scoring(model.estimator, schema, config, source=files[0].path)
     units = shard_units(plan_units(fs, files, config.input_format), options.shard, options.shards)
     log.info(
         "scoring",
-        extra={"files": len(files), "units": len(units), "features": len(columns.features)},
+        extra={
+            "files": len(files),
+            "units": len(units),
+            "features": len(plan.columns.features),
+            **describe(plan.predictor.frame),
+        },
     )
     stale = clear_stale_parts(output, options.shard, options.shards)
     if stale:
         log.info("removed stale parts", extra={"parts": stale})
 
     writer = PartWriter(output, options.shard, config.output.format, part_rows=options.part_rows)
-    batches = read_batches(
-        fs,
-        units,
-        config.input_format,
-        columns.to_read,
-        numeric=numeric_columns(schema, columns.features),
-        batch_rows=options.batch_rows,
-    )
+    batches = plan.read(fs, units, config.input_format, batch_rows=options.batch_rows)
     try:
         stats = score(
-            batches, predictor, writer.write, workers=options.workers, on_progress=Progress(log)
+            batches,
+            plan.predictor,
+            writer.write,
+            workers=options.workers,
+            on_progress=Progress(log),
         )
         parts = writer.close()
     except BaseException:
@@ -151,7 +214,7 @@ def score_shard(config: JobConfig, options: RunOptions) -> ShardResult:
         "rows": stats.rows,
         "parts": [{"uri": p.uri, "rows": p.rows} for p in parts],
         "format": config.output.format,
-        "columns": [*columns.passthrough, *predictor.names],
+        "columns": [*plan.columns.passthrough, *plan.predictor.names],
         "model_sha256": model.sha256,
         "config_sha256": config_sha256(config),
         "started_at": timestamp(started_at),

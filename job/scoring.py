@@ -9,6 +9,7 @@ memory: peak use depends on the batch size, never on the input's size.
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 import time
@@ -19,9 +20,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.types as pat
 
 from job.exceptions import InputError
+from job.frames import FramePlan
 
 _DONE = object()
 _POLL_SECONDS = 0.1
@@ -41,28 +44,49 @@ class ScoreStats:
 
 @dataclass(frozen=True)
 class Predictor:
-    """One input batch to one output batch: passthrough columns, then the model's answers."""
+    """One input batch to one output batch: passthrough columns, then the model's answers.
+
+    The model gets a float64 matrix, or, when `frame` is set (a model fit on a DataFrame that
+    needs one: `job.frames.frame_plan`), a DataFrame with the columns and dtypes it was fit on.
+    """
 
     estimator: Any
     features: Sequence[str]
     passthrough: Sequence[str]
     method: str  # "predict" or "predict_proba"
     names: Sequence[str]  # output column names for the answers
+    frame: FramePlan | None = None
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        matrix = feature_matrix(batch, self.features)
+        inputs = self.model_input(batch)
         try:
-            answers = np.asarray(getattr(self.estimator, self.method)(matrix))
+            answers = np.asarray(getattr(self.estimator, self.method)(inputs))
         except (ValueError, TypeError) as exc:
-            # sklearn's verdict on the data (NaN where the model allows none, wrong shape...);
-            # sklearn does not say which column, so name the features holding NaN.
-            nan = [name for i, name in enumerate(self.features) if np.isnan(matrix[:, i]).any()]
-            where = f"NaN in feature(s) {', '.join(nan)}; " if nan else ""
-            raise InputError(f"{where}the model refused the input: {exc}") from exc
+            raise self.refused(inputs, exc) from exc
+        return self.output(batch, answers)
+
+    def model_input(self, batch: pa.RecordBatch) -> Any:
+        """What the model's predict method is given for `batch`."""
+        if self.frame is not None:
+            return self.frame.frame(batch)
+        return feature_matrix(batch, self.features)
+
+    def refused(self, inputs: Any, exc: Exception) -> InputError:
+        """The model's verdict on a whole batch as a permanent error. sklearn does not say which
+        column: name the features holding missing values, the usual cause. (The one place a
+        batch fails: setting bad rows aside would start here.)"""
+        if isinstance(inputs, np.ndarray):
+            nan = [n for i, n in enumerate(self.features) if np.isnan(inputs[:, i]).any()]
+        else:
+            nan = [str(n) for n, missing in inputs.isna().any().items() if missing]
+        where = f"NaN in feature(s) {', '.join(nan)}; " if nan else ""
+        return InputError(f"{where}the model refused the input: {exc}")
+
+    def output(self, batch: pa.RecordBatch, answers: np.ndarray) -> pa.RecordBatch:
         if answers.ndim == 1:
             answers = answers.reshape(-1, 1)
         columns = [batch.column(name) for name in self.passthrough]
-        columns += [pa.array(answers[:, i]) for i in range(answers.shape[1])]
+        columns += [_arrow(answers[:, i]) for i in range(answers.shape[1])]
         return pa.RecordBatch.from_arrays(columns, names=[*self.passthrough, *self.names])
 
 
@@ -79,10 +103,36 @@ def feature_matrix(batch: pa.RecordBatch, features: Sequence[str]) -> np.ndarray
             # type is a broken input, whatever its values.
             raise InputError(f"feature {name!r} is not numeric ({column.type})")
         try:
-            matrix[:, position] = column.to_numpy(zero_copy_only=False)
+            matrix[:, position] = _float64(column)
         except (ValueError, TypeError, pa.ArrowInvalid) as exc:
             raise InputError(f"feature {name!r} is not numeric ({column.type}): {exc}") from exc
     return matrix
+
+
+def _float64(column: pa.Array) -> np.ndarray:
+    """The column as float64 values, nulls as NaN, through Arrow's own kernels: pyarrow's
+    `to_numpy` imports pandas on its first call, which a matrix model does not need."""
+    if pat.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    if column.type != pa.float64():
+        column = pc.cast(column, pa.float64(), safe=False)  # large ints round, as numpy does
+    if column.null_count:
+        column = pc.fill_null(column, math.nan)
+    values: np.ndarray = np.frombuffer(
+        column.buffers()[1], dtype=np.float64, count=len(column), offset=column.offset * 8
+    )
+    return values
+
+
+def _arrow(values: np.ndarray) -> pa.Array:
+    """One column of answers as Arrow. Numbers are wrapped as they are (`pa.array` would import
+    pandas on its first call); labels of other kinds (strings) go through `pa.array`."""
+    if values.dtype.kind not in "fiu":
+        return pa.array(values)
+    data = np.ascontiguousarray(values)
+    return pa.Array.from_buffers(
+        pa.from_numpy_dtype(data.dtype), len(data), [None, pa.py_buffer(data)]
+    )
 
 
 def _numeric(kind: pa.DataType) -> bool:

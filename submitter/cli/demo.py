@@ -1,11 +1,12 @@
 """`make demo` / `batchscore demo`: the whole pipeline on the embedded stack, in under a minute.
 
-It trains a small model (saved with skops), uploads it and the input data, then uploads five job
-configs the way a user would: a high, a normal and a low priority job, an invalid config, and a job
-whose first attempt fails transiently (the local Batch makes it exit 3) and whose retry succeeds.
-The real ingest and state-change handlers and the real container (`python -m job run`) do the rest.
-It shows a live table while the jobs run, then a summary and a few predictions, and returns True
-only when every expected outcome happened.
+It trains a small model (a scikit-learn Pipeline that one-hot encodes a string column and scales
+the numbers, fit on a DataFrame, saved with skops), uploads it and the input data, then uploads
+five job configs the way a user would: a high, a normal and a low priority job, an invalid config,
+and a job whose first attempt fails transiently (the local Batch makes it exit 3) and whose retry
+succeeds. The real ingest and state-change handlers and the real container (`python -m job run`)
+do the rest. It shows a live table while the jobs run, then a summary and a few predictions, and
+returns True only when every expected outcome happened.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from submitter.cli.views import jobs_table, plain, status_text
 from submitter.local.pipeline import connect_handlers
 from submitter.local.stack import LocalStack
 
-FEATURES = [f"f{i}" for i in range(6)]
+# What a churn model is usually fit on: a string plan, numbers (one of them an int), a bool.
+FEATURES = ["plan", "tenure_months", "monthly_spend", "support_calls", "autopay"]
+PLANS = ["basic", "pro", "team"]
 
 
 @dataclass
@@ -99,29 +102,72 @@ def demo_jobs(bucket: str) -> list[DemoJob]:
 
 
 def write_inputs(s3: Any, bucket: str, rows: int) -> None:
-    """A trained model (skops) and the same customers as Parquet and CSV."""
+    """A trained model (skops) and the same customers as Parquet and CSV.
+
+    The model is what data scientists save: a Pipeline whose ColumnTransformer one-hot encodes
+    the string `plan` and scales the numbers, fit on a pandas DataFrame. The container feeds it
+    each batch as a DataFrame of the columns and dtypes it was fit on (job/frames.py)."""
     import numpy as np
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
     import skops.io as sio
-    from sklearn.linear_model import LogisticRegression
 
-    rng = np.random.default_rng(7)
-    features = rng.normal(size=(rows, len(FEATURES)))
-    weights = np.array([1.5, -2.0, 0.7, 0.0, 1.1, -0.4])
-    labels = (features @ weights + rng.normal(scale=0.5, size=rows) > 0).astype(int)
-    model = LogisticRegression().fit(features[:2000], labels[:2000])
-    s3.put_object(Bucket=bucket, Key="models/churn.skops", Body=sio.dumps(model))
+    model = churn_pipeline()
+    customers = pd.DataFrame(demo_customers(np.random.default_rng(7), rows))
+    labels = customers.pop("churned")
+    model.fit(customers[FEATURES].head(2000), labels.head(2000))
+    # Nothing beyond skops' defaults: this pipeline needs no `model.trusted_types`.
+    body = sio.dumps(model)
+    untrusted = sio.get_untrusted_types(data=body)
+    if untrusted:
+        raise RuntimeError(f"the demo model needs trusted types: {untrusted}")
+    s3.put_object(Bucket=bucket, Key="models/churn.skops", Body=body)
 
-    columns = {"customer_id": pa.array([f"c{i:06d}" for i in range(rows)])}
-    columns |= {name: pa.array(features[:, i]) for i, name in enumerate(FEATURES)}
-    table = pa.table(columns)
+    table = pa.Table.from_pandas(customers, preserve_index=False)
     parquet, csv = io.BytesIO(), io.BytesIO()
     pq.write_table(table, parquet)
     pacsv.write_csv(table, csv)
     s3.put_object(Bucket=bucket, Key="input/customers.parquet", Body=parquet.getvalue())
     s3.put_object(Bucket=bucket, Key="input/customers.csv", Body=csv.getvalue())
+
+
+def churn_pipeline() -> Any:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    columns = ColumnTransformer(
+        [
+            ("plan", OneHotEncoder(handle_unknown="ignore"), ["plan"]),
+            ("numbers", StandardScaler(), ["tenure_months", "monthly_spend", "support_calls"]),
+        ],
+        remainder="passthrough",  # autopay, a bool, as 0/1
+    )
+    return make_pipeline(columns, LogisticRegression())
+
+
+def demo_customers(rng: Any, rows: int) -> dict[str, Any]:
+    """Customers with an id, the features (in another order than the model's) and the label."""
+    import numpy as np
+
+    plan = rng.choice(PLANS, rows)
+    tenure = rng.integers(0, 72, rows)
+    spend = np.round(rng.gamma(2.0, 30.0, rows), 2)
+    calls = rng.poisson(1.5, rows)
+    autopay = rng.random(rows) < 0.6
+    risk = 0.8 * (plan == "basic") - tenure / 30 + spend / 60 + 0.5 * calls - 0.7 * autopay
+    return {
+        "customer_id": [f"c{i:06d}" for i in range(rows)],
+        "monthly_spend": spend,
+        "plan": plan,
+        "support_calls": calls,
+        "tenure_months": tenure,
+        "autopay": autopay,
+        "churned": (risk + rng.normal(scale=0.5, size=rows) > 0).astype(int),
+    }
 
 
 def run_demo(console: Console | None = None, *, rows: int = 20_000, timeout: float = 50) -> bool:

@@ -11,7 +11,7 @@ from submitter.cli.errors import require_extra
 from submitter.cli.options import AsJson
 
 # What the container imports beyond the base install (the `job` extra).
-JOB_MODULES = ("boto3", "numpy", "pyarrow", "sklearn", "skops")
+JOB_MODULES = ("boto3", "numpy", "pandas", "pyarrow", "sklearn", "skops")
 
 
 def score(

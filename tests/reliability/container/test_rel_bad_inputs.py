@@ -81,10 +81,6 @@ GOOD_ROWS = [f"{i},1,2,3,4" for i in range(300)]
 CASES: dict[str, tuple[Make, str]] = {
     # case: (the bad input, what the reason must name)
     "missing column": (parquet("data.parquet", table().drop(["f2"])), "f2"),
-    "extra column": (
-        parquet("data.parquet", table().append_column("bonus", pa.array(range(300)))),
-        "bonus",
-    ),
     "string feature in Parquet": (
         parquet("data.parquet", table().set_column(3, "f2", pa.array(map(str, range(300))))),
         "'f2' is not numeric (string)",
@@ -124,6 +120,18 @@ def test_one_empty_file_among_others_is_fine(tmp_path, capsys) -> None:
     code, errors = run_score(tmp_path, capsys, **changes)
     assert code == EXIT_OK, errors
     assert json.loads((tmp_path / "out" / "_manifest.json").read_text())["rows"] == 300
+
+
+def test_an_extra_column_is_ignored_unless_listed_as_a_feature(tmp_path, capsys) -> None:
+    # A table has more columns than a model uses; a config that names one as a feature is wrong.
+    data = table().append_column("bonus", pa.array(range(300)))
+    jobdata.write_table(data, tmp_path / "in" / "data.parquet")
+    code, errors = run_score(tmp_path, capsys)
+    assert code == EXIT_OK, errors
+    listed = {"input.features": [*jobdata.FEATURES, "bonus"], "output.overwrite": True}
+    code, errors = run_score(tmp_path, capsys, **listed)
+    assert code == EXIT_PERMANENT
+    assert "bonus" in errors
 
 
 class Tripwire:

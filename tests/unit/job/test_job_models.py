@@ -76,13 +76,25 @@ def test_features_follow_the_fitted_order_by_name() -> None:
     assert columns.to_read == [*jobdata.FEATURES, "id"]
 
 
-def test_missing_and_extra_columns_are_named() -> None:
+def test_missing_columns_are_named_and_unknown_ones_ignored() -> None:
     model = jobdata.fit()
     with pytest.raises(InputError) as caught:
         resolve_columns(model, ["id", "f0", "f1", "f2", "extra"], features=None, passthrough=["id"])
-    message = str(caught.value)
-    assert "missing feature(s) the model was fitted with: f3" in message
-    assert "extra column(s) the model does not know: extra" in message
+    assert str(caught.value) == "input: missing feature(s) the model was fitted with: f3"
+    columns = resolve_columns(
+        model, ["extra", *reversed(jobdata.FEATURES)], features=None, passthrough=[]
+    )
+    assert columns.features == tuple(jobdata.FEATURES)
+
+
+def test_configured_features_the_model_does_not_know_are_named() -> None:
+    with pytest.raises(InputError, match=r"extra column\(s\) the model does not know: extra"):
+        resolve_columns(
+            jobdata.fit(),
+            [*jobdata.FEATURES, "extra"],
+            features=[*jobdata.FEATURES, "extra"],
+            passthrough=[],
+        )
 
 
 def test_configured_features_must_exist() -> None:
