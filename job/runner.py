@@ -45,7 +45,7 @@ from job.output import (
     shard_marker_location,
     write_json,
 )
-from job.scoring import Predictor, score
+from job.scoring import Predictor, quiet_feature_names, score
 from job.storage import Unit, input_files, read_bytes, shard_units
 
 log = logging.getLogger(__name__)
@@ -144,7 +144,8 @@ def score_sample(
 ) -> pa.RecordBatch | None:
     """The predictions for the input's first batch of at most `rows` rows (None: no rows)."""
     for batch in plan.read(fs, units[:1], input_format, batch_rows=rows):
-        return plan.predictor(batch.slice(0, rows))
+        with quiet_feature_names():
+            return plan.predictor(batch.slice(0, rows))
     return None
 
 

@@ -9,12 +9,13 @@ memory: peak use depends on the batch size, never on the input's size.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import queue
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -221,10 +222,8 @@ def score(  # noqa: C901
         finally:
             outbox.put(_DONE)
 
-    # Threads inherit the process's warning filters: sklearn warns on every batch when a model
-    # fitted on a DataFrame gets an array, though the columns are in the fitted order by name.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+    # Threads inherit the process's warning filters.
+    with quiet_feature_names():
         threads = [threading.Thread(target=read, name="read", daemon=True)]
         threads += [
             threading.Thread(target=work, name=f"predict-{i}", daemon=True) for i in range(workers)
@@ -276,3 +275,12 @@ def _write_in_order(
                 on_progress(stats)
     if pending:
         raise RuntimeError(f"scoring lost batches before {min(pending)}")
+
+
+@contextlib.contextmanager
+def quiet_feature_names() -> Iterator[None]:
+    """sklearn warns on every batch when a model fitted on a DataFrame gets an array, though the
+    matrix path passes the columns in the fitted order, by name."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        yield

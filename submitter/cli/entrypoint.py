@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import typer
 
-from submitter.cli import logs, manage, score, stack, status, submit, validate
+from submitter.cli import check, logs, manage, score, stack, status, submit, validate
 from submitter.cli.errors import ExitCode, reported
 
 app = typer.Typer(
@@ -34,6 +34,7 @@ def _root() -> None:
 
 COMMANDS: dict[str, Callable[..., None]] = {
     "validate": validate.validate,
+    "check": check.check,
     "score": score.score,
     "submit": submit.submit,
     "status": status.status,
