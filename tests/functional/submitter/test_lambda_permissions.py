@@ -16,7 +16,8 @@ from typing import Any
 
 import boto3
 import pytest
-from support.iam_policy import Call
+from support.iam_policy import Arns, Call
+from support.iam_policy import needs as resource_needs
 from support.lambda_paths import ingest_paths, state_paths
 from support.submitter_aws import SubmitterAws
 from support.terraform_hcl import load_hcl
@@ -85,7 +86,11 @@ def test_every_call_of_the_lambda_is_allowed_by_its_policy(
     aws: SubmitterAws, lambda_name: str, paths: Any, must_include: set[str]
 ) -> None:
     statements = policy_statements(lambda_name)
-    required = {need for call in paths(aws) for need in needs(call)}
+    calls = paths(aws)
+    required = {need for call in calls for need in needs(call)}
+    # Every call has its resource rule for the ARN-level check on the applied stack
+    # (tests/e2e/terraform/test_terraform_iam.py), which raises on a call it cannot place.
+    assert all(resource_needs(call, Arns("eu-west-1", "123456789012")) for call in calls)
     # The paths reach the calls this test is about (else it would prove nothing).
     assert must_include <= {action for action, _ in required}
     missing = sorted((a, t or "") for a, t in required if not allowed(statements, (a, t)))
