@@ -16,14 +16,16 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
 
 
-def s3_event(*uploads: tuple[str, str | None], moto_shape: bool = False) -> dict[str, Any]:
+def s3_event(
+    *uploads: tuple[str, str | None], moto_shape: bool = False, bucket: str = JOBS_BUCKET
+) -> dict[str, Any]:
     """An S3 notification for (key, version id) uploads to the jobs bucket, built from the sample
     AWS (or moto) sent: every field of the real thing, the sample's sequencer included."""
     template = load_event("s3-put-moto.json" if moto_shape else "s3-put.json")["Records"][0]
     records = []
     for key, version in uploads:
         record = copy.deepcopy(template)
-        record["s3"]["bucket"]["name"] = JOBS_BUCKET
+        record["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
         record["s3"]["object"]["key"] = quote_plus(key)
         if moto_shape or version is None:
             record["s3"]["object"].pop("versionId", None)

@@ -16,16 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from moto.server import ThreadedMotoServer
-from werkzeug.serving import make_server
-
-Environ = dict[str, Any]
-StartResponse = Callable[..., Any]
+from support.moto_middleware import Environ, MiddlewareMotoServer, StartResponse
 
 
 @dataclass(frozen=True)
@@ -125,17 +116,9 @@ def faulty_app(app: Callable[..., Iterable[bytes]], faults: Faults) -> Callable[
     return middleware
 
 
-class FaultyMotoServer(ThreadedMotoServer):
-    """`ThreadedMotoServer` with `faults` consulted before moto sees a request."""
+class FaultyMotoServer(MiddlewareMotoServer):
+    """A moto server with `faults` consulted before moto sees a request."""
 
     def __init__(self, faults: Faults) -> None:
-        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+        super().__init__(lambda app: faulty_app(app, faults))
         self.faults = faults
-
-    def _server_entry(self) -> None:
-        app = faulty_app(DomainDispatcherApplication(create_backend_app), self.faults)
-        self._server = make_server(
-            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
-        )
-        self._server_ready_event.set()
-        self._server.serve_forever()

@@ -5,7 +5,7 @@ moto account the `aws` fixture yields (Batch's API from `submitter.local.moto_ba
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from submitter.settings import Settings
@@ -37,11 +37,12 @@ class SubmitterWork:
     batch: Any
     settings: Settings
     runtime: Runtime
+    jobs_bucket: str = field(default=JOBS_BUCKET, kw_only=True)  # where configs are uploaded
 
     def upload(self, key: str, document: dict[str, Any] | bytes) -> str | None:
         """Put a config (a dict as JSON, or raw bytes) in the jobs bucket; its version id."""
         body = document if isinstance(document, bytes) else json.dumps(document).encode()
-        return self.s3.put_object(Bucket=JOBS_BUCKET, Key=key, Body=body).get("VersionId")
+        return self.s3.put_object(Bucket=self.jobs_bucket, Key=key, Body=body).get("VersionId")
 
     def ingest(self, event: dict[str, Any], runtime: Runtime | None = None) -> list[Any]:
         from submitter.ingest import handle_event

@@ -23,7 +23,10 @@ from typing import Any
 import boto3
 import pytest
 
+from config import env
+from submitter.local import image
 from support.paths import ROOT
+from support.recorded_calls import Recorder
 
 EXAMPLE = "examples/minimal"  # under terraform/: what the README's "Deploy to AWS" applies
 REGION = "eu-west-1"
@@ -63,9 +66,104 @@ class TerraformStack:
     outputs: dict[str, Any]
     workdir: Path | None = None  # where `terraform apply` ran (the example)
     env: dict[str, str] | None = None  # the environment terraform ran with
+    recorder: Recorder | None = None  # every request the emulator answered, by access key
 
-    def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION, **CREDENTIALS)
+    def client(self, service: str, **credentials: str) -> Any:
+        """A client of the emulator (`credentials`: a principal's own, e.g. an assumed role's)."""
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            **(credentials or CREDENTIALS),
+        )
+
+    def aws_env(self) -> dict[str, str]:
+        """The variables that point a process at the emulator."""
+        return {
+            env.AWS_ENDPOINT_URL: self.endpoint,
+            "AWS_ACCESS_KEY_ID": CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": CREDENTIALS["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": REGION,
+        }
+
+    def open_data_plane(self) -> None:
+        """Make the buckets usable over the emulator's plain HTTP, once checked as applied:
+        moto applies a bucket policy's Deny without reading its Condition, so the TLS-only
+        policies would refuse every object call; and moto's S3 would invoke the notified Lambda
+        in Docker (always, whatever its config says), leaking a socket when Docker is missing:
+        tests hand the handler the event S3 would send. Idempotent."""
+        s3 = self.client("s3")
+        for output in ("jobs_bucket", "models_bucket", "results_bucket"):
+            s3.delete_bucket_policy(Bucket=self.outputs[output])
+        s3.put_bucket_notification_configuration(
+            Bucket=self.outputs["jobs_bucket"], NotificationConfiguration={}
+        )
+
+    def role_policies(self, role_arn: str) -> list[dict[str, Any]]:
+        """The policy documents of a role as IAM holds them: inline and attached."""
+        iam = self.client("iam")
+        name = role_arn.rsplit("/", 1)[1]
+        documents = [
+            iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]
+            for policy in iam.list_role_policies(RoleName=name)["PolicyNames"]
+        ]
+        for attached in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+            policy = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]
+            version = iam.get_policy_version(
+                PolicyArn=attached["PolicyArn"], VersionId=policy["DefaultVersionId"]
+            )
+            documents.append(version["PolicyVersion"]["Document"])
+        return [json.loads(d) if isinstance(d, str) else d for d in documents]
+
+    def role_credentials(self, role_arn: str) -> dict[str, str]:
+        """Temporary credentials of `role_arn` (boto3 keyword names): what it signs with."""
+        found = self.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="tests")
+        credentials = found["Credentials"]
+        return {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+
+    def job_definition(self, arn: str | None = None) -> dict[str, Any]:
+        arn = arn or self.outputs["job_definition_arn"]
+        (definition,) = self.client("batch").describe_job_definitions(jobDefinitions=[arn])[
+            "jobDefinitions"
+        ]
+        return dict(definition)
+
+    def run_job(
+        self,
+        submitted: dict[str, Any],
+        attempt: int = 1,
+        environment: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        """The Batch job `submitted` (DescribeJobs' view) run as its registered job definition
+        says and as the image runs it: its ENTRYPOINT + the command, from its WORKDIR, with its
+        ENV, the definition's environment and what Batch sets (moto never runs containers);
+        `environment` last (credentials, say)."""
+        definition = self.job_definition(submitted["jobDefinition"])
+        container = definition["containerProperties"]
+        parameters = {**definition.get("parameters", {}), **submitted.get("parameters", {})}
+        command = [parameters.get(arg.removeprefix("Ref::"), arg) for arg in container["command"]]
+        run = image.load().local_run(command, host_env={"PATH": "/usr/bin:/bin"})
+        job_env = {
+            **run.env,
+            **{item["name"]: item["value"] for item in container["environment"]},
+            **self.aws_env(),
+            env.BATCH_JOB_ID: submitted["jobId"],
+            env.BATCH_JOB_ATTEMPT: str(attempt),
+            **(environment or {}),
+        }
+        return subprocess.run(
+            run.argv,
+            cwd=run.cwd,
+            env=job_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
 
 
 def free_port() -> int:

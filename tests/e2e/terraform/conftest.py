@@ -1,5 +1,6 @@
 """The `terraform_stack` fixture: terraform/examples/minimal (what the README applies) applied
-to a moto server once per module (helpers in `support.terraform_stack`)."""
+to a moto server once for this folder's modules (helpers in `support.terraform_stack`); the
+server notes every request it answers (`TerraformStack.recorder`)."""
 
 from __future__ import annotations
 
@@ -10,14 +11,15 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from support.moto_middleware import MiddlewareMotoServer
 from support.paths import ROOT
+from support.recorded_calls import Recorder
 from support.terraform_stack import (
     EXAMPLE,
     PROVIDER_OVERRIDE,
     REGION,
     SERVICES,
     TerraformStack,
-    free_port,
     module_override,
     placeholder_zip,
     prepare_account,
@@ -26,10 +28,9 @@ from support.terraform_stack import (
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def terraform_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TerraformStack]:
     from moto.iam.models import iam_backends
-    from moto.server import ThreadedMotoServer
 
     # The layout the README's steps use: the repository's terraform/ (the example's module source
     # is ../..) beside build/submitter.zip, the Lambda bundle's default path.
@@ -47,9 +48,10 @@ def terraform_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terraf
     previous = os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES")
     os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
     iam_backends.reset()
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    recorder = Recorder()
+    server = MiddlewareMotoServer(recorder.middleware)
     server.start()
+    port = server.get_host_and_port()[1]
     try:
         endpoint = f"http://127.0.0.1:{port}"
         # moto would try Docker for every submitted Batch job and for the Lambda that S3 notifies
@@ -70,7 +72,11 @@ def terraform_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terraf
         terraform(workdir, env, "apply", "-auto-approve", "-input=false")
         outputs = json.loads(terraform(workdir, env, "output", "-json"))
         yield TerraformStack(
-            endpoint, {name: output["value"] for name, output in outputs.items()}, workdir, env
+            endpoint,
+            {name: output["value"] for name, output in outputs.items()},
+            workdir,
+            env,
+            recorder,
         )
     finally:
         server.stop()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 from collections.abc import Callable
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -21,7 +20,6 @@ from config import env, records, retry
 from config.deployment import DEFAULT_QUEUE_PRIORITIES
 from submitter.cli.entrypoint import app as cli_app
 from submitter.cli.target import terraform_variables
-from submitter.local import image
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -238,16 +236,7 @@ def test_pipeline_runs_on_what_terraform_created(
     monkeypatch: pytest.MonkeyPatch,
     cold_start: Callable[[str], ModuleType],
 ):
-    # moto applies a bucket policy's Deny without reading its Condition, so the TLS-only policy
-    # (checked above) would refuse every object call over the emulator's plain HTTP.
-    for output in ("jobs_bucket", "models_bucket", "results_bucket"):
-        terraform_stack.client("s3").delete_bucket_policy(Bucket=terraform_stack.outputs[output])
-    # moto's S3 would invoke the notified Lambda in Docker (always, whatever its config says) and
-    # leak a socket when Docker is missing; the notification was checked above, and this test
-    # hands the handler the event S3 would send.
-    terraform_stack.client("s3").put_bucket_notification_configuration(
-        Bucket=terraform_stack.outputs["jobs_bucket"], NotificationConfiguration={}
-    )
+    terraform_stack.open_data_plane()  # the bucket policies and notification checked above
     model_uri, input_uri, rows = upload_model_and_input(terraform_stack)
     output_uri = f"s3://{terraform_stack.outputs['results_bucket']}/scores/e2e/"
     document = {
@@ -302,30 +291,7 @@ def test_pipeline_runs_on_what_terraform_created(
     assert submitted["jobQueue"] == terraform_stack.outputs["queue_arns"]["high"]
 
     # WHEN the job runs as the registered job definition says (moto never runs containers)
-    (definition,) = batch.describe_job_definitions(jobDefinitions=[submitted["jobDefinition"]])[
-        "jobDefinitions"
-    ]
-    container = definition["containerProperties"]
-    parameters = {**definition.get("parameters", {}), **submitted.get("parameters", {})}
-    command = [parameters.get(arg.removeprefix("Ref::"), arg) for arg in container["command"]]
-    # as the image runs it: its ENTRYPOINT + the command, from its WORKDIR, with its ENV
-    run = image.load().local_run(command, host_env={"PATH": "/usr/bin:/bin"})
-    job_env = {
-        **run.env,
-        **{item["name"]: item["value"] for item in container["environment"]},
-        **aws,
-        env.BATCH_JOB_ID: record["batch_job_id"],
-        env.BATCH_JOB_ATTEMPT: "1",
-    }
-    result = subprocess.run(
-        run.argv,
-        cwd=run.cwd,
-        env=job_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    result = terraform_stack.run_job(submitted)
 
     # THEN it succeeded, with its figures, output parts and a manifest
     assert result.returncode == 0, result.stderr[-4000:]
