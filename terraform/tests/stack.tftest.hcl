@@ -175,7 +175,7 @@ run "job_definition_runs_batch_mode_with_shared_retry_rules" {
   }
 
   assert {
-    condition     = aws_batch_job_definition.this.parameters == { config_sha256 = "unset" }
+    condition     = aws_batch_job_definition.this.parameters["config_sha256"] == "unset"
     error_message = "The job definition declares the config_sha256 parameter, with a default the container refuses."
   }
 
