@@ -29,7 +29,7 @@ from config import env
 from config.deployment import location_problems, parse_buckets
 from config.digest import text_sha256
 from config.exceptions import ConfigError
-from config.models import SHA256_PATTERN
+from config.models import SHA256_PATTERN, JobConfig
 from config.parsing import parse_config, validate_document
 from config.retry import EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT
 from job import logs, status
@@ -152,15 +152,7 @@ def run_command(
         except (KeyError, TypeError, ValueError) as exc:
             raise RecordError(f"job {job_id!r}: the record's config is not JSON ({exc})") from exc
         config = validate_document(document, queues=(document.get("priority", "normal"),))
-        # The deployment's rules again: the record may have been changed after the Lambda
-        # checked it (the job role can write records).
-        problems = location_problems(
-            config,
-            allowed_buckets=parse_buckets(environ.get(env.ALLOWED_BUCKETS, "")),
-            write_buckets=parse_buckets(environ.get(env.WRITE_BUCKETS, "")),
-        )
-        if problems:
-            raise ConfigError(problems)
+        _check_deployment_rules(config, environ)
         shards = config.shards
         if not 0 <= shard < shards:
             raise PermanentError(f"array index {shard} is outside the job's {shards} shards")
@@ -199,6 +191,18 @@ def run_command(
             },
         )
     return result
+
+
+def _check_deployment_rules(config: JobConfig, environ: dict[str, str]) -> None:
+    """The deployment's rules again: the record may have been changed after the Lambda checked
+    it (the job role can write records). A deployment names its buckets (Terraform and the local
+    stack always do); without them (`run` by hand on local files) none apply."""
+    allowed = parse_buckets(environ.get(env.ALLOWED_BUCKETS, ""))
+    writable = parse_buckets(environ.get(env.WRITE_BUCKETS, ""))
+    if allowed or writable:
+        problems = location_problems(config, allowed_buckets=allowed, write_buckets=writable)
+        if problems:
+            raise ConfigError(problems)
 
 
 def _check_submitted_config(job_id: str, record: dict[str, Any], expected: str) -> None:
