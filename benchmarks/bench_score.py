@@ -18,6 +18,7 @@ interpreter start and imports included (scikit-learn + skops take seconds to imp
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -325,7 +326,9 @@ def run_job(
         },
     }
     if "hgb" in model.name:
+        # Trusted types need the file pinned (config.models.trusted_type_problems).
         config["model"]["trusted_types"] = HGB_TRUSTED
+        config["model"]["sha256"] = hashlib.sha256(model.read_bytes()).hexdigest()
     path = output.parent / f"{output.name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(config))

@@ -9,8 +9,9 @@ import json
 import re
 
 from config import env
-from config.exceptions import DeploymentSettingError
-from config.models import DEFAULT_QUEUES, NAME_PATTERN
+from config.exceptions import DeploymentSettingError, Problem
+from config.models import DEFAULT_QUEUES, NAME_PATTERN, JobConfig
+from config.uris import parse_uri
 
 # The default deployment's queues and their Batch scheduling priorities (higher runs first), as
 # terraform/variables.tf declares them (tests/functional/terraform proves they agree).
@@ -72,3 +73,46 @@ def runnable_cancelled_reason(reason: str) -> str:
     """The statusReason Batch writes on a job its queue's time-limit action cancelled: what the
     state-change handler records as the FAILED job's reason."""
     return f"Canceled by JobStateTimeLimit action due to reason: {reason}"
+
+
+# -- where a deployed job may read and write --------------------------------------------------
+
+
+def parse_buckets(setting: str) -> frozenset[str]:
+    """BATCHSCORE_ALLOWED_BUCKETS / BATCHSCORE_WRITE_BUCKETS: comma-separated bucket names."""
+    return frozenset(name.strip() for name in setting.split(",") if name.strip())
+
+
+def location_problems(
+    config: JobConfig,
+    *,
+    allowed_buckets: frozenset[str] = frozenset(),
+    write_buckets: frozenset[str] = frozenset(),
+) -> list[Problem]:
+    """The deployment's rules on a config's URIs, the same in the ingest Lambda and in the
+    container (which must not trust the record it reads): S3 only, buckets in the allow-list
+    (empty: any), the output in a bucket the job role may write (empty: any allowed one)."""
+    problems: list[Problem] = []
+    for path, uri in (
+        ("model.uri", config.model.uri),
+        ("input.uri", config.input.uri),
+        ("output.uri", config.output.uri),
+    ):
+        location = parse_uri(uri)
+        if location.scheme != "s3":
+            problems.append(Problem(path, "the deployed service accepts s3:// URIs only"))
+        elif allowed_buckets and location.bucket not in allowed_buckets:
+            allowed = ", ".join(sorted(allowed_buckets))
+            problems.append(
+                Problem(path, f"bucket {location.bucket!r} is not allowed (allowed: {allowed})")
+            )
+        elif path == "output.uri" and write_buckets and location.bucket not in write_buckets:
+            writable = ", ".join(sorted(write_buckets))
+            problems.append(
+                Problem(
+                    path,
+                    f"bucket {location.bucket!r} is read-only for the job "
+                    f"(outputs may go to: {writable})",
+                )
+            )
+    return problems

@@ -22,6 +22,7 @@ from pydantic import (
 
 from config.batch_limits import MAX_INTEGER, tag_text_problem
 from config.exceptions import Problem
+from config.trust import denied_prefix
 from config.uris import extension, parse_uri
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
@@ -73,10 +74,17 @@ class ModelSpec(_Strict):
     sha256: str | None = Field(
         default=None,
         pattern=SHA256_PATTERN,
-        description="SHA-256 of the model file; required for joblib and pickle.",
+        description=(
+            "SHA-256 of the model file; required for joblib and pickle, and whenever "
+            "model.trusted_types is set."
+        ),
     )
     trusted_types: list[Annotated[str, Field(min_length=1, max_length=512)]] | None = Field(
-        default=None, description="Extra types trusted when loading a skops file."
+        default=None,
+        description=(
+            "Extra types a skops file may build or call while loading (never ones that reach "
+            "the system: see docs/job.md); needs model.sha256."
+        ),
     )
 
     @field_validator("uri")
@@ -220,6 +228,31 @@ def _queues_from(info: ValidationInfo) -> tuple[str, ...]:
     return tuple(context.get("queues") or DEFAULT_QUEUES)
 
 
+def trusted_type_problems(model: ModelSpec) -> list[Problem]:
+    """Trusting a type lets a skops file call it while loading: never one that reaches the system
+    (config.trust), and only for the file that was reviewed (a SHA-256 pin)."""
+    problems: list[Problem] = []
+    for index, name in enumerate(model.trusted_types or ()):
+        prefix = denied_prefix(name)
+        if prefix is not None:
+            problems.append(
+                Problem(
+                    f"model.trusted_types[{index}]",
+                    f"{name!r} can reach the system ({prefix}: commands, code, files or the "
+                    "network) and is never trusted; a model that needs it must not be loaded",
+                )
+            )
+    if model.trusted_types and not model.sha256:
+        problems.append(
+            Problem(
+                "model.sha256",
+                "required when model.trusted_types is set: the types were reviewed for one "
+                "file, and only that file may load with them",
+            )
+        )
+    return problems
+
+
 def cross_field_problems(config: JobConfig, *, queues: tuple[str, ...]) -> list[Problem]:
     problems: list[Problem] = []
     if config.priority not in queues:
@@ -246,6 +279,7 @@ def cross_field_problems(config: JobConfig, *, queues: tuple[str, ...]) -> list[
         problems.append(
             Problem("model.trusted_types", f"applies to skops models only, not {model_format}")
         )
+    problems += trusted_type_problems(config.model)
 
     if config.input.format is None and config.input.uri.endswith("/"):
         problems.append(

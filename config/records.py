@@ -217,11 +217,15 @@ def conditional_update(
     names: dict[str, str],
     values: dict[str, Any] | None = None,
     return_record: bool = False,
+    updated_only: bool = False,
 ) -> dict[str, Any] | None:
     """One UpdateItem guarded by `condition` (`values` as plain Python values). None when the
     condition did not hold (nothing written); else the record as it is afterwards when
-    `return_record`, or an empty dict."""
-    extra: dict[str, Any] = {"ReturnValues": "ALL_NEW"} if return_record else {}
+    `return_record` (only the attributes the update set, when `updated_only`: a caller whose
+    IAM policy limits the attributes it may touch), or an empty dict."""
+    extra: dict[str, Any] = {}
+    if return_record or updated_only:
+        extra["ReturnValues"] = "UPDATED_NEW" if updated_only else "ALL_NEW"
     if values:
         extra["ExpressionAttributeValues"] = {k: to_attribute(v) for k, v in values.items()}
     from botocore.exceptions import ClientError  # here: `batchscore validate` runs without botocore

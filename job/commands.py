@@ -18,6 +18,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -25,7 +26,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from config import env
+from config.deployment import location_problems, parse_buckets
+from config.digest import text_sha256
 from config.exceptions import ConfigError
+from config.models import SHA256_PATTERN, JobConfig
 from config.parsing import parse_config, validate_document
 from config.retry import EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT
 from job import logs, status
@@ -51,6 +55,11 @@ def parser() -> argparse.ArgumentParser:
     score.add_argument("config", help="job-config JSON: a local path, file:// or s3:// URI")
     run = commands.add_parser("run", help="Batch mode: score the job a record describes")
     run.add_argument("--job-id", required=True)
+    run.add_argument(
+        "--config-sha256",
+        help="the SHA-256 of the config submitted (Batch parameter config_sha256): the record's "
+        "config must have it",
+    )
     for command in (score, run):
         command.add_argument("--batch-rows", type=_positive, default=DEFAULT_BATCH_ROWS)
         command.add_argument("--part-rows", type=_positive, default=DEFAULT_PART_ROWS)
@@ -148,17 +157,25 @@ def run_command(
     ddb = status.dynamodb_client()
     record = status.load_record(ddb, table, job_id)
     try:
+        if arguments.config_sha256 is not None:
+            _check_submitted_config(job_id, record, arguments.config_sha256)
         try:
             document = json.loads(record["config"])
         except (KeyError, TypeError, ValueError) as exc:
             raise RecordError(f"job {job_id!r}: the record's config is not JSON ({exc})") from exc
         config = validate_document(document, queues=(document.get("priority", "normal"),))
+        _check_deployment_rules(config, environ)
         shards = config.shards
         if not 0 <= shard < shards:
             raise PermanentError(f"array index {shard} is outside the job's {shards} shards")
         status.mark_running(ddb, table, job_id, attempt)
         options = _run_options(
-            arguments, job_id=job_id, shard=shard, shards=shards, attempt=attempt
+            arguments,
+            job_id=job_id,
+            shard=shard,
+            shards=shards,
+            attempt=attempt,
+            holder_over=lambda holder: status.job_is_over(ddb, table, holder),
         )
         result = score_shard(config, options)
         if (
@@ -186,6 +203,35 @@ def run_command(
             },
         )
     return result
+
+
+def _check_deployment_rules(config: JobConfig, environ: dict[str, str]) -> None:
+    """The deployment's rules again: the record may have been changed after the Lambda checked
+    it (the job role can write records). A deployment names its buckets (Terraform and the local
+    stack always do); without them (`run` by hand on local files) none apply."""
+    allowed = parse_buckets(environ.get(env.ALLOWED_BUCKETS, ""))
+    writable = parse_buckets(environ.get(env.WRITE_BUCKETS, ""))
+    if allowed or writable:
+        problems = location_problems(config, allowed_buckets=allowed, write_buckets=writable)
+        if problems:
+            raise ConfigError(problems)
+
+
+def _check_submitted_config(job_id: str, record: dict[str, Any], expected: str) -> None:
+    """The record's config must be the one submitted: its SHA-256 came with the Batch job (a
+    parameter of SubmitJob, which whoever can write the record cannot change)."""
+    if not re.fullmatch(SHA256_PATTERN, expected):
+        raise RecordError(
+            f"job {job_id!r}: the submission carried no config digest (Batch parameter "
+            f"config_sha256 is {expected[:80]!r}); refusing to score an unbound config"
+        )
+    config = record.get("config")
+    actual = text_sha256(config) if isinstance(config, str) else None
+    if actual != expected.lower():
+        raise RecordError(
+            f"job {job_id!r}: the record's config has SHA-256 {actual}, not the submitted "
+            f"{expected.lower()}; it was changed after submission, refusing to score it"
+        )
 
 
 def _run_options(arguments: argparse.Namespace, **run: Any) -> RunOptions:

@@ -1,15 +1,18 @@
 """Loading a model safely, and deciding which input columns it reads, in which order.
 
 skops files are loaded with an explicit trusted-type list (skops' own defaults plus the config's
-`model.trusted_types`); joblib and pickle files run code when loaded, so their bytes must match the
+`model.trusted_types`, pinned by SHA-256, never a name that reaches the system: `config.trust`);
+joblib and pickle files run code when loaded, so their bytes must match the
 config's SHA-256 pin before anything deserialises them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import pickle
+import pydoc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +20,7 @@ from typing import Any
 import numpy as np
 import skops.io as sio
 
+from config.trust import denied_prefix
 from job.exceptions import InputError, ModelError
 
 
@@ -47,6 +51,9 @@ def load_model(
             "refusing to load it"
         )
     if model_format == "skops":
+        if trusted_types and sha256 is None:
+            # The contract requires the pin then (config.models.trusted_type_problems); guard.
+            raise ModelError("model.sha256: required when model.trusted_types is set")
         estimator = _load_skops(data, trusted_types, uri)
     elif sha256 is None:
         # The contract requires the pin for these formats; guard anyway, loading runs code.
@@ -61,17 +68,46 @@ def _load_skops(data: bytes, trusted_types: Sequence[str], uri: str) -> Any:
         found = sio.get_untrusted_types(data=data)
     except Exception as exc:  # skops raises many kinds on a corrupt file
         raise ModelError(f"model.uri: {uri} is not a readable skops file ({exc})") from exc
+    # By name first, importing nothing the file names: a file that needs a system function is
+    # refused whatever the config trusts, and the message says so rather than inviting a paste.
+    reaching = sorted(name for name in found if denied_prefix(name))
+    if reaching:
+        raise ModelError(
+            f"model.uri: {uri} asks to call {', '.join(reaching)} while loading; these reach the "
+            "system (commands, code, files or the network) and cannot be trusted, so this file "
+            "must not be loaded: ask whoever made it for a plain scikit-learn model"
+        )
     untrusted = sorted(set(found) - set(trusted_types))
     if untrusted:
         raise ModelError(
-            f"model.trusted_types: {uri} holds types that are not trusted: "
-            f"{', '.join(untrusted)}; review them and list the ones you trust in "
-            "model.trusted_types"
+            f"model.trusted_types: {uri} needs types beyond skops' defaults: "
+            f"{', '.join(untrusted)}. Trusting a type lets the file build or call it while "
+            "loading: add only classes you know your model is made of (for example a "
+            "HistGradientBoosting model's TreePredictor), never functions you do not know, and "
+            "pin the file with model.sha256 (docs/job.md)"
         )
+    for name in found:  # all trusted by the config: what each really is, before skops calls it
+        _refuse_reaching_the_system(name)
     try:
         return sio.loads(data, trusted=list(found) or None)
     except Exception as exc:
         raise ModelError(f"model.uri: cannot load {uri} ({type(exc).__name__}: {exc})") from exc
+
+
+def _refuse_reaching_the_system(name: str) -> None:
+    """Refuse a trusted name that is a re-export of a system function or type (a module may hold
+    `os.makedirs` under its own name): judge the object by the module that defines it. skops
+    would import the same module to load the file."""
+    target = pydoc.locate(name)
+    if target is None:
+        return  # skops cannot find it either, and fails to load
+    module = getattr(target, "__module__", None) if not inspect.ismodule(target) else name
+    qualified = f"{module}.{getattr(target, '__qualname__', '')}".rstrip(".")
+    if not isinstance(module, str) or denied_prefix(module) or denied_prefix(qualified):
+        raise ModelError(
+            f"model.trusted_types: {name} is {qualified}, which reaches the system (commands, "
+            "code, files or the network) and cannot be trusted"
+        )
 
 
 def _load_pickled(data: bytes, model_format: str, uri: str) -> Any:

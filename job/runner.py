@@ -8,10 +8,9 @@ into parts, and commits: the manifest for a single job, a shard marker for an ar
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,9 +19,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from config.digest import config_sha256
 from config.models import JobConfig
 from config.records import timestamp, utc_now
-from config.uris import parse_uri
+from config.uris import Location, parse_uri
 from job.exceptions import InputError
 from job.frames import describe, frame_plan
 from job.inputs import (
@@ -37,11 +37,18 @@ from job.models import Columns, load_model, output_names, resolve_columns
 from job.output import (
     DEFAULT_PART_ROWS,
     MANIFEST_VERSION,
+    SCORE_OWNER,
+    HolderOver,
     PartWriter,
+    check_claim,
+    claim_output,
     clear_stale_parts,
+    commit_manifest,
     guard_output,
     manifest_location,
     merge_shard_markers,
+    refuse_committed,
+    release_claim,
     shard_marker_location,
     write_json,
 )
@@ -62,6 +69,9 @@ class RunOptions:
     batch_rows: int = DEFAULT_BATCH_ROWS
     part_rows: int = DEFAULT_PART_ROWS
     workers: int = 1
+    # Batch mode: is the job holding another claim on the output over? (job.commands asks the
+    # table); None: nobody to ask (`python -m job score`).
+    holder_over: HolderOver | None = None
 
 
 @dataclass(frozen=True)
@@ -73,11 +83,6 @@ class ShardResult:
 
     def summary(self) -> dict[str, Any]:
         return {"rows": self.rows, "seconds": round(self.seconds, 3), "output": self.output_uri}
-
-
-def config_sha256(config: JobConfig) -> str:
-    canonical = json.dumps(config.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -150,9 +155,32 @@ def score_sample(
 
 
 def score_shard(config: JobConfig, options: RunOptions) -> ShardResult:
-    started_at, begun = utc_now(), time.perf_counter()
+    """Claim the output prefix, then score this shard into it. In Batch mode the claim's owner is
+    the job id (kept: retries and array children reclaim it; an ended job's claim is taken over);
+    a `python -m job score` run owns a fresh token and drops its claim when it ends."""
     output = parse_uri(config.output.uri)
     job_id = options.job_id or config.job_id or config.name
+    owner = options.job_id or f"{SCORE_OWNER}{job_id}:{uuid.uuid4().hex}"
+    # A job refused for a committed output touches nothing, not even the claim.
+    refuse_committed(output, overwrite=config.output.overwrite, job_id=options.job_id)
+    claim_output(
+        output,
+        owner,
+        job_id=job_id,
+        overwrite=config.output.overwrite,
+        holder_over=options.holder_over,
+    )
+    try:
+        return _score_claimed(config, options, output, job_id, owner)
+    finally:
+        if options.job_id is None:
+            release_claim(output, owner)
+
+
+def _score_claimed(
+    config: JobConfig, options: RunOptions, output: Location, job_id: str, owner: str
+) -> ShardResult:
+    started_at, begun = utc_now(), time.perf_counter()
     committed = guard_output(output, overwrite=config.output.overwrite, job_id=options.job_id)
     if committed is not None:
         log.info("output committed by an earlier attempt", extra={"rows": committed["rows"]})
@@ -225,9 +253,9 @@ def score_shard(config: JobConfig, options: RunOptions) -> ShardResult:
     }
     if options.shards == 1:
         _refuse_empty(stats.rows, config)
-        # The commit: written last, after every part is complete.
-        write_json(manifest_location(output), marker)
-        return _outcome_of(marker, output)
+        # The commit: written last, after every part is complete, only if still ours and absent.
+        check_claim(output, owner)
+        return _outcome_of(commit_manifest(output, marker), output)
     write_json(shard_marker_location(output, options.shard), marker)
     return ShardResult(stats.rows, seconds, output.uri(), None)
 
@@ -253,8 +281,8 @@ def commit_shards(config: JobConfig, job_id: str, shards: int) -> ShardResult:
             {k: m[k] for k in ("shard", "attempt", "rows", "seconds", "timings")} for m in markers
         ],
     }
-    write_json(manifest_location(output), manifest)
-    return _outcome_of(manifest, output)
+    check_claim(output, job_id)
+    return _outcome_of(commit_manifest(output, manifest), output)
 
 
 def _refuse_empty(rows: int, config: JobConfig) -> None:

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from config import records
 from config.records import KEY, get_record
-from config.status import JobStatus
+from config.status import TERMINAL, JobStatus
 from job.exceptions import JobError, RecordError, translate_client_error
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,16 @@ def load_record(ddb: Any, table: str, job_id: str) -> dict[str, Any]:
     if record is None:
         raise RecordError(f"job {job_id!r} has no record in {table}")
     return record
+
+
+def job_is_over(ddb: Any, table: str, job_id: str) -> bool:
+    """Whether job `job_id` can no longer write anything: its record is terminal, or gone (a
+    record expires long after its job ended). Asked about the holder of an output's claim."""
+    try:
+        record = get_record(ddb, table, job_id)
+    except (ClientError, BotoCoreError) as exc:
+        raise translate_client_error(exc, f"reading job {job_id!r} from {table}") from exc
+    return record is None or record.get("status") in TERMINAL
 
 
 def advance(ddb: Any, table: str, job_id: str, status: JobStatus, **kwargs: Any) -> bool:
@@ -90,7 +100,8 @@ def count_shard_done(ddb: Any, table: str, job_id: str, shard: int) -> int:
             condition="attribute_exists(#k) AND NOT contains(#finished, :index)",
             names={"#k": KEY, "#done": "shards_done", "#finished": SHARDS_FINISHED},
             values={":one": 1, ":shard": {shard}, ":index": shard},
-            return_record=True,
+            # The job role may not read back the whole record through UpdateItem (iam.tf).
+            updated_only=True,
         )
     except (ClientError, BotoCoreError) as exc:
         raise translate_client_error(exc, f"counting shard {shard} of job {job_id!r}") from exc

@@ -10,18 +10,22 @@ child `i` of `n` reads.
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import pyarrow.fs as pafs
 
 from config import env
 from config.uris import Location, parse_uri
-from job.exceptions import InputError, JobError, translate_os_error
+from job.exceptions import InputError, JobError, translate_client_error, translate_os_error
 
 S3_MAX_ATTEMPTS = 5
 # Files a prefix may hold that are never input: markers, hidden files, our own manifests.
@@ -104,6 +108,149 @@ def delete(location: Location, paths: list[str] | None = None) -> None:
     for target in paths if paths is not None else [path]:
         with storage_errors(f"deleting {uri_of(location, target)}"), suppress(FileNotFoundError):
             fs.delete_file(target)
+
+
+# --- conditional writes (the output's claim and its manifest) ------------------------------------
+#
+# pyarrow cannot make a conditional PUT, so these small objects go through boto3 on S3:
+# PutObject with If-None-Match: * (create only if absent) or If-Match: <ETag> (replace only what
+# was read), DeleteObject with If-Match. Locally the same guarantees come from the filesystem:
+# os.link of a complete temporary file (fails if the name exists) and, for a replacement, an
+# exclusive flock on a lock file beside the object while it is compared and renamed over.
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """A small object's bytes and the tag a conditional write compares (S3: its ETag)."""
+
+    data: bytes
+    tag: str
+
+
+_LOST_RACE = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"})
+
+
+@cache
+def _s3_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", config=Config(retries={"mode": "standard", "max_attempts": 5}))
+
+
+def _lost_race(exc: Exception) -> bool:
+    from botocore.exceptions import ClientError
+
+    return isinstance(exc, ClientError) and (
+        exc.response.get("Error", {}).get("Code") in _LOST_RACE
+        or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (409, 412)
+    )
+
+
+@contextmanager
+def _s3_errors(doing: str) -> Iterator[None]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (ClientError, BotoCoreError) as exc:
+        raise translate_client_error(exc, doing) from exc
+
+
+def read_tagged(location: Location) -> Tagged | None:
+    """The object's bytes and tag, or None when it does not exist."""
+    if location.scheme != "s3":
+        data = read_optional(location)
+        return None if data is None else Tagged(data, hashlib.sha256(data).hexdigest())
+    from botocore.exceptions import ClientError
+
+    with _s3_errors(f"reading {location.uri()}"):
+        try:
+            response = _s3_client().get_object(Bucket=location.bucket, Key=location.key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        return Tagged(response["Body"].read(), response["ETag"])
+
+
+def create_exclusive(location: Location, data: bytes) -> bool:
+    """Create the object whole, only if nothing has that name: False when something does."""
+    if location.scheme == "s3":
+        with _s3_errors(f"creating {location.uri()}"):
+            try:
+                _s3_client().put_object(
+                    Bucket=location.bucket, Key=location.key, Body=data, IfNoneMatch="*"
+                )
+            except Exception as exc:
+                if _lost_race(exc):
+                    return False
+                raise
+        return True
+    path = location.path
+    with storage_errors(f"creating {location.uri()}"):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temporary = f"{path}.tmp-{uuid.uuid4().hex}"
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        try:
+            os.link(temporary, path)  # atomic, and fails when the name exists
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(temporary)
+    return True
+
+
+def replace_if(location: Location, data: bytes, tag: str) -> bool:
+    """Replace the object only if it is still the one read with `tag`: False otherwise."""
+    if location.scheme == "s3":
+        with _s3_errors(f"replacing {location.uri()}"):
+            try:
+                _s3_client().put_object(
+                    Bucket=location.bucket, Key=location.key, Body=data, IfMatch=tag
+                )
+            except Exception as exc:
+                if _lost_race(exc):
+                    return False
+                raise
+        return True
+    with storage_errors(f"replacing {location.uri()}"), _local_lock(location.path):
+        current = read_tagged(location)
+        if current is None or current.tag != tag:
+            return False
+        write_bytes(location, data)
+    return True
+
+
+def delete_if(location: Location, tag: str) -> bool:
+    """Delete the object only if it is still the one read with `tag`."""
+    if location.scheme == "s3":
+        with _s3_errors(f"deleting {location.uri()}"):
+            try:
+                _s3_client().delete_object(Bucket=location.bucket, Key=location.key, IfMatch=tag)
+            except Exception as exc:
+                if _lost_race(exc):
+                    return False
+                raise
+        return True
+    with storage_errors(f"deleting {location.uri()}"), _local_lock(location.path):
+        current = read_tagged(location)
+        if current is None or current.tag != tag:
+            return False
+        delete(location)
+    return True
+
+
+@contextmanager
+def _local_lock(path: str) -> Iterator[None]:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(f"{path}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def list_files(location: Location) -> list[pafs.FileInfo]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from config.digest import config_sha256
 from config.retry import retry_strategy
 from submitter.exceptions import SubmitRefusedError, ThrottledError
 
@@ -77,7 +78,9 @@ def submit_request(
         "jobName": job_name(job_id),
         "jobQueue": queue,
         "jobDefinition": job_definition,
-        "parameters": {"job_id": job_id},
+        # config_sha256 binds the job to this config: the container refuses a record whose config
+        # was changed after submission (the job role can write records, not Batch jobs).
+        "parameters": {"job_id": job_id, "config_sha256": config_sha256(config)},
     }
     if config.shards > 1:
         request["arrayProperties"] = {"size": config.shards}

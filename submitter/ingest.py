@@ -19,12 +19,12 @@ from botocore.exceptions import ClientError
 
 from config import records
 from config.batch_limits import resource_problems
+from config.deployment import location_problems
 from config.exceptions import ROOT_PATH, ConfigError, Problem
 from config.models import JobConfig
 from config.parsing import MAX_CONFIG_BYTES, parse_config
 from config.records import DuplicateJobError
 from config.status import JobStatus
-from config.uris import parse_uri
 from submitter.exceptions import RetryableError
 from submitter.settings import Settings
 from submitter.submission import Action, Outcome, Runtime, create_and_submit, new_job_record, resume
@@ -257,36 +257,13 @@ def deployment_problems(config: JobConfig, settings: Settings) -> list[Problem]:
     where its job role may write, asks Batch only for resources its platform offers, and leaves
     room in the tags for the job definition's."""
     problems = tag_problems(config, settings)
-    for path, uri in (
-        ("model.uri", config.model.uri),
-        ("input.uri", config.input.uri),
-        ("output.uri", config.output.uri),
-    ):
-        location = parse_uri(uri)
-        if location.scheme != "s3":
-            problems.append(Problem(path, "the deployed service accepts s3:// URIs only"))
-        elif settings.allowed_buckets and location.bucket not in settings.allowed_buckets:
-            allowed = ", ".join(sorted(settings.allowed_buckets))
-            problems.append(
-                Problem(path, f"bucket {location.bucket!r} is not allowed (allowed: {allowed})")
-            )
-        elif path == "output.uri" and not _writable(location.bucket, settings):
-            writable = ", ".join(sorted(settings.write_buckets))
-            problems.append(
-                Problem(
-                    path,
-                    f"bucket {location.bucket!r} is read-only for the job "
-                    f"(outputs may go to: {writable})",
-                )
-            )
+    problems += location_problems(
+        config, allowed_buckets=settings.allowed_buckets, write_buckets=settings.write_buckets
+    )
     if settings.platform is not None and config.resources is not None:
         resources = config.resources
         problems += resource_problems(resources.vcpus, resources.memory_mib, settings.platform)
     return problems
-
-
-def _writable(bucket: str, settings: Settings) -> bool:
-    return not settings.write_buckets or bucket in settings.write_buckets
 
 
 def reject(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from config import env
 from config.batch_limits import Platform
-from config.deployment import parse_queues
+from config.deployment import parse_buckets, parse_queues
 from config.exceptions import DeploymentSettingError
 from config.records import DEFAULT_TTL_DAYS
 
@@ -68,10 +68,6 @@ def parse_platform(setting: str) -> Platform | None:
     except ValueError:
         allowed = " or ".join(Platform)
         raise DeploymentSettingError(f"{env.PLATFORM} must be {allowed}, got {setting!r}") from None
-
-
-def parse_buckets(setting: str) -> frozenset[str]:
-    return frozenset(name.strip() for name in setting.split(",") if name.strip())
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:

@@ -198,6 +198,7 @@ locals {
   job_environment = {
     BATCHSCORE_TABLE           = aws_dynamodb_table.jobs.name
     BATCHSCORE_ALLOWED_BUCKETS = join(",", local.allowed_buckets)
+    BATCHSCORE_WRITE_BUCKETS   = join(",", local.write_buckets)
     AWS_DEFAULT_REGION         = local.region
   }
 }
@@ -208,11 +209,18 @@ resource "aws_batch_job_definition" "this" {
   platform_capabilities = [local.fargate ? "FARGATE" : "EC2"]
   propagate_tags        = true
 
+  # SubmitJob passes both (submitter/batch.py submit_request). config_sha256 binds the job to the
+  # config submitted: the container refuses a record whose config has another digest, and this
+  # default (not a digest) when a submission left it out.
+  parameters = {
+    config_sha256 = "unset"
+  }
+
   container_properties = jsonencode(merge(
     {
       image = local.image
-      # Batch mode: the job id comes as a parameter of SubmitJob.
-      command    = ["python", "-m", "job", "run", "--job-id", "Ref::job_id"]
+      # Batch mode: the job id and the config's digest come as parameters of SubmitJob.
+      command    = ["python", "-m", "job", "run", "--job-id", "Ref::job_id", "--config-sha256", "Ref::config_sha256"]
       jobRoleArn = aws_iam_role.this["job"].arn
       # The execution role pulls the image and writes the logs.
       executionRoleArn = aws_iam_role.this["execution"].arn

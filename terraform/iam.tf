@@ -111,10 +111,42 @@ data "aws_iam_policy_document" "job" {
   }
 
   statement {
-    sid       = "ReportStatus"
-    actions   = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    sid       = "ReadJobRecord"
+    actions   = ["dynamodb:GetItem"]
     resources = [aws_dynamodb_table.jobs.arn]
   }
+
+  statement {
+    sid = "ReportStatus"
+    # Only the attributes the container's own updates set (job/status.py through
+    # config/records.py `advance`), never `config`, `batch_job_id` or the lease: a job's code runs
+    # as this role, and must not be able to rewrite another job's config (issue 17, hole 5).
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.jobs.arn]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:Attributes"
+      values   = local.job_record_attributes
+    }
+
+    # No reading the whole record back through UpdateItem (ALL_NEW / ALL_OLD).
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "dynamodb:ReturnValues"
+      values   = ["NONE", "UPDATED_NEW"]
+    }
+  }
+}
+
+locals {
+  # What the container's UpdateItem calls name (tests/functional/job/test_exploit_record_trust.py
+  # records them). AWS requires the table's and the by-status index's key attributes in the
+  # list too (job_id; status, created_at), although the container never changes created_at.
+  job_record_attributes = [
+    "job_id", "status", "created_at", "updated_at", "history", "attempts", "status_reason",
+    "exit_code", "rows", "seconds", "output_uri", "manifest_uri", "shards_done", "shards_finished",
+  ]
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -47,7 +47,8 @@ def describe(report: CheckReport, name: str) -> str:
         lines = [f"{name}: {problem}" for problem in report.problems]
         if report.trusted_types_line:
             lines.append(
-                f"{name}: after reviewing each type, add to model: {report.trusted_types_line}"
+                f"{name}: after reviewing each type, add to model (with model.sha256, required "
+                f"when types are trusted): {report.trusted_types_line}"
             )
         return "\n".join(lines)
     plan = report.plan

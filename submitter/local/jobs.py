@@ -128,17 +128,32 @@ class JobDefinition:
         return detail
 
 
+# What terraform/batch.tf's job definition runs (a test holds them equal).
+JOB_COMMAND = (
+    "python",
+    "-m",
+    "job",
+    "run",
+    "--job-id",
+    "Ref::job_id",
+    "--config-sha256",
+    "Ref::config_sha256",
+)
+
+
 def default_job_definition(
     name: str = "batchscore-job",
     *,
     timeout_seconds: float | None = 3600,
     environment: Mapping[str, str] | None = None,
 ) -> JobDefinition:
-    """The job definition batchscore deploys: `python -m job run --job-id Ref::job_id` with the
-    shared retry strategy (config.retry), as terraform declares it."""
+    """The job definition batchscore deploys: `python -m job run --job-id Ref::job_id
+    --config-sha256 Ref::config_sha256` (the default of config_sha256, not a digest, is refused
+    by the container) with the shared retry strategy (config.retry), as terraform declares it."""
     return JobDefinition(
         name=name,
-        command=("python", "-m", "job", "run", "--job-id", "Ref::job_id"),
+        command=JOB_COMMAND,
+        parameters={"config_sha256": "unset"},
         retry_strategy=retry.retry_strategy(),
         timeout_seconds=timeout_seconds,
         environment=dict(environment or {}),

@@ -10,6 +10,8 @@ from typing import Any
 
 import boto3
 
+from submitter.local import jobs
+
 REGION = "us-east-1"
 QUEUES = ("high", "normal", "low")
 JOB_DEFINITION = "batchscore-job"
@@ -50,10 +52,10 @@ def create_batch(batch: Any) -> dict[str, str]:
     batch.register_job_definition(
         jobDefinitionName=JOB_DEFINITION,
         type="container",
-        parameters={"job_id": "unset"},
+        parameters={"job_id": "unset", "config_sha256": "unset"},
         containerProperties={
             "image": "batchscore-job:latest",
-            "command": ["python", "-m", "job", "run", "--job-id", "Ref::job_id"],
+            "command": list(jobs.JOB_COMMAND),
             "resourceRequirements": [
                 {"type": "VCPU", "value": "1"},
                 {"type": "MEMORY", "value": "2048"},

@@ -192,8 +192,13 @@ run "job_definition_runs_batch_mode_with_shared_retry_rules" {
   command = plan
 
   assert {
-    condition     = jsondecode(aws_batch_job_definition.this.container_properties).command == ["python", "-m", "job", "run", "--job-id", "Ref::job_id"]
-    error_message = "The job definition must run `python -m job run --job-id Ref::job_id`."
+    condition     = jsondecode(aws_batch_job_definition.this.container_properties).command == ["python", "-m", "job", "run", "--job-id", "Ref::job_id", "--config-sha256", "Ref::config_sha256"]
+    error_message = "The job definition must run `python -m job run --job-id Ref::job_id --config-sha256 Ref::config_sha256`."
+  }
+
+  assert {
+    condition     = aws_batch_job_definition.this.parameters["config_sha256"] == "unset"
+    error_message = "The job definition declares the config_sha256 parameter, with a default the container refuses."
   }
 
   assert {

@@ -66,7 +66,10 @@ def test_job_definition_runs_batch_mode_with_the_shared_retry_strategy(
     )["jobDefinitions"]
     container = definition["containerProperties"]
 
-    assert container["command"] == ["python", "-m", "job", "run", "--job-id", "Ref::job_id"]
+    assert container["command"] == [
+        *("python", "-m", "job", "run", "--job-id", "Ref::job_id"),
+        *("--config-sha256", "Ref::config_sha256"),
+    ]
     # The provider sends actions in lower case; Batch reads them case-insensitively.
     rules = [
         {**rule, "action": rule["action"].upper()}

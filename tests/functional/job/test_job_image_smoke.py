@@ -32,7 +32,9 @@ from support.paths import ROOT
 from support.terraform_hcl import job_definition_command
 
 from config import env
-from submitter.local import image
+from config.digest import canonical_text, config_sha256
+from config.parsing import validate_document
+from submitter.local import image, jobs
 
 CACHE = ROOT / "build" / "image-venv"
 PYENV = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
@@ -136,10 +138,13 @@ def test_the_image_scores_a_job_end_to_end(server_aws, job_files, tmp_path):
         job_files["output"],
         **{"input.format": "parquet"},
     )
-    server_aws.create_job("smoke-1", document)
+    config = validate_document(document)
+    server_aws.create_job("smoke-1", document, config=canonical_text(config))
 
-    # WHEN the container's process runs: ENTRYPOINT + the Terraform command, in WORKDIR
-    command = ["smoke-1" if arg == "Ref::job_id" else arg for arg in job_definition_command()]
+    # WHEN the container's process runs: ENTRYPOINT + the Terraform command, in WORKDIR, with
+    # SubmitJob's parameters
+    parameters = {"job_id": "smoke-1", "config_sha256": config_sha256(config)}
+    command = jobs.substitute(job_definition_command(), parameters)
     batch_env = {
         name: os.environ[name]
         for name in (

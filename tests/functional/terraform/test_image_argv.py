@@ -13,22 +13,35 @@ from support.terraform_hcl import job_definition_command, job_definition_contain
 from job.commands import parser
 from submitter.local import image, jobs
 
+PARAMETERS = {"job_id": "job-1", "config_sha256": "ab" * 32}  # what submit_request sends
 
-def test_the_container_runs_python_m_job_run_with_the_job_id():
-    command = jobs.substitute(job_definition_command(), {"job_id": "job-1"})
+
+def test_the_container_runs_python_m_job_run_with_the_job_id_and_the_config_digest():
+    command = jobs.substitute(job_definition_command(), PARAMETERS)
 
     argv = image.load().argv(command)
 
-    assert argv == ["python", "-m", "job", "run", "--job-id", "job-1"]
+    assert argv == [
+        *("python", "-m", "job", "run", "--job-id", "job-1"),
+        *("--config-sha256", "ab" * 32),
+    ]
 
 
 def test_the_job_cli_accepts_the_containers_arguments():
-    argv = image.load().argv(jobs.substitute(job_definition_command(), {"job_id": "job-1"}))
+    argv = image.load().argv(jobs.substitute(job_definition_command(), PARAMETERS))
     assert argv[:3] == ["python", "-m", "job"]
 
     arguments = parser().parse_args(argv[3:])  # argparse exits 2 on what it does not accept
 
-    assert (arguments.command, arguments.job_id) == ("run", "job-1")
+    assert (arguments.command, arguments.job_id, arguments.config_sha256) == (
+        "run",
+        "job-1",
+        "ab" * 32,
+    )
+
+
+def test_the_local_job_definition_runs_what_terraforms_runs():
+    assert list(jobs.JOB_COMMAND) == job_definition_command()
 
 
 def test_the_image_finds_python_and_the_job_package():

@@ -84,4 +84,4 @@ def test_untrusted_types_are_listed_with_the_line_to_paste(tmp_path: Path) -> No
     assert code == 2
     lines = out.splitlines()
     assert any(": model.trusted_types: " in line for line in lines)
-    assert lines[-1].split("add to model: ")[1].startswith('"trusted_types": ["sklearn.')
+    assert lines[-1].split("are trusted): ")[1].startswith('"trusted_types": ["sklearn.')

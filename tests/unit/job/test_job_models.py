@@ -58,8 +58,15 @@ def test_untrusted_skops_types_are_refused_and_listed() -> None:
 
 
 def test_skops_types_trusted_by_the_config_load() -> None:
-    loaded = load_model(sio.dumps(jobdata.fit("hgb")), "skops", trusted_types=jobdata.HGB_TYPES)
+    data = sio.dumps(jobdata.fit("hgb"))
+    pin = hashlib.sha256(data).hexdigest()
+    loaded = load_model(data, "skops", sha256=pin, trusted_types=jobdata.HGB_TYPES)
     assert hasattr(loaded.estimator, "predict_proba")
+
+
+def test_trusted_skops_types_need_the_pin() -> None:
+    with pytest.raises(ModelError, match=r"model\.sha256"):
+        load_model(sio.dumps(jobdata.fit("hgb")), "skops", trusted_types=jobdata.HGB_TYPES)
 
 
 def test_a_corrupt_skops_file_is_a_model_error() -> None:

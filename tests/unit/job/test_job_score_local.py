@@ -133,14 +133,13 @@ def test_an_unreadable_input_file_is_permanent(scratch, run_score) -> None:
 
 def test_untrusted_skops_types_exit_2_and_are_listed(scratch, run_score) -> None:
     model = scratch.root / "hgb.skops"
-    jobdata.save_model(jobdata.fit("hgb"), model)
+    pin = jobdata.save_model(jobdata.fit("hgb"), model)
     code, lines = run_score(scratch.config(**{"model.uri": str(model)}))
     assert code == EXIT_PERMANENT
     assert jobdata.HGB_TYPES[0] in errors(lines)
 
-    code, lines = run_score(
-        scratch.config(**{"model.uri": str(model), "model.trusted_types": jobdata.HGB_TYPES})
-    )
+    trusted = {"model.uri": str(model), "model.trusted_types": jobdata.HGB_TYPES}
+    code, lines = run_score(scratch.config(**trusted, **{"model.sha256": pin}))
     assert code == EXIT_OK
 
 

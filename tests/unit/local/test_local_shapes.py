@@ -10,7 +10,7 @@ from config.deployment import (
 )
 from config.models import DEFAULT_QUEUES
 from config.retry import retry_strategy
-from submitter.local.jobs import default_job_definition, local_argv, substitute
+from submitter.local.jobs import JOB_COMMAND, default_job_definition, local_argv, substitute
 from submitter.local.s3events import object_created_event
 
 
@@ -40,7 +40,7 @@ def test_python_is_this_interpreter():
 def test_default_job_definition_is_the_deployed_one():
     definition = default_job_definition().describe()
     container = definition["containerProperties"]
-    assert container["command"] == ["python", "-m", "job", "run", "--job-id", "Ref::job_id"]
+    assert container["command"] == list(JOB_COMMAND)
     assert definition["retryStrategy"] == retry_strategy()
     assert definition["timeout"]["attemptDurationSeconds"] >= 60
 

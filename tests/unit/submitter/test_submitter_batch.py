@@ -8,6 +8,7 @@ import pytest
 from botocore.exceptions import ClientError
 from support.aws_errors import client_error
 
+from config.digest import canonical_text, config_sha256, text_sha256
 from config.parsing import validate_document
 from config.retry import retry_strategy
 from submitter.batch import (
@@ -37,8 +38,27 @@ def test_minimal_request() -> None:
         "jobName": "batchscore-churn-1",
         "jobQueue": "q-normal",
         "jobDefinition": "jd:3",
-        "parameters": {"job_id": "churn-1"},
+        "parameters": {
+            "job_id": "churn-1",
+            "config_sha256": config_sha256(validate_document(BASE)),
+        },
     }
+
+
+def test_the_config_digest_is_the_sha256_of_the_text_the_record_stores() -> None:
+    """The container hashes the record's `config` string; the submitter hashes the validated
+    config: they agree for the text `submission.new_job_record` stores."""
+    from submitter.settings import Settings
+    from submitter.submission import new_job_record
+
+    settings = Settings(table="t", job_definition="jd", queues={"normal": "q"})
+    document = {**BASE, "shards": 2, "resources": {"vcpus": 1.0}, "tags": {"k": "v"}}
+    record, stored = new_job_record(validate_document(document), "churn-1", settings)
+
+    request = submit_request(stored, job_id="churn-1", queue="q", job_definition="jd")
+
+    assert request["parameters"]["config_sha256"] == text_sha256(record["config"])
+    assert canonical_text(stored) == record["config"]
 
 
 def test_full_request() -> None:
