@@ -38,7 +38,7 @@ DENIED_PREFIXES: tuple[str, ...] = (
     "cffi",
     "operator",  # attrgetter/methodcaller reach any attribute of any object
     "_operator",
-    "functools",  # partial/reduce bind and call what they are given
+    "functools",  # reduce/cache/... call what they are given (partial: ALLOWED_NAMES)
     # processes and the operating system
     "os",
     "posix",
@@ -110,8 +110,17 @@ DENIED_PREFIXES: tuple[str, ...] = (
 )
 
 
+# Names under a denied prefix that scikit-learn's own models need and that reach nothing by
+# themselves. `functools.partial`: HistGradientBoosting* with categorical features holds one;
+# skops rebuilds it from its function, arguments and keywords, each a node checked on its own
+# (the function must be trusted too), and building a partial calls nothing.
+ALLOWED_NAMES: frozenset[str] = frozenset({"functools.partial"})
+
+
 def denied_prefix(name: str) -> str | None:
     """The entry of DENIED_PREFIXES that `name` (a dotted `module.Name`) falls under, or None."""
+    if name in ALLOWED_NAMES:
+        return None
     for prefix in DENIED_PREFIXES:
         if name == prefix or name.startswith(prefix + "."):
             return prefix

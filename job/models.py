@@ -103,7 +103,9 @@ def _refuse_reaching_the_system(name: str) -> None:
         return  # skops cannot find it either, and fails to load
     module = getattr(target, "__module__", None) if not inspect.ismodule(target) else name
     qualified = f"{module}.{getattr(target, '__qualname__', '')}".rstrip(".")
-    if not isinstance(module, str) or denied_prefix(module) or denied_prefix(qualified):
+    # By the qualified name (`os.makedirs`): a denied module's names fall under its prefix too,
+    # and an allowed name (config.trust.ALLOWED_NAMES) stays allowed.
+    if not isinstance(module, str) or denied_prefix(qualified):
         raise ModelError(
             f"model.trusted_types: {name} is {qualified}, which reaches the system (commands, "
             "code, files or the network) and cannot be trusted"
