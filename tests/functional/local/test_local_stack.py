@@ -122,6 +122,9 @@ def test_a_job_process_reaches_the_emulated_aws_and_its_log_is_shipped(stack):
 def test_boto3_reaches_the_local_batch_through_its_endpoint_variable(stack, monkeypatch):
     for name, value in stack.env.items():
         monkeypatch.setenv(name, value)
+    # A new process's default session: an earlier test's client may have cached other credentials
+    # in this process's (botocore keeps what it resolved), and the stack wants its token.
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     batch = boto3.client("batch")  # AWS_ENDPOINT_URL_BATCH, as any process would
     job = batch.submit_job(jobName="via-http", jobQueue="high", jobDefinition="batchscore-job")
     stack.batch.wait([job["jobId"]], timeout=20)
