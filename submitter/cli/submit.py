@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,11 +18,14 @@ from rich.live import Live
 
 from config import env
 from config.deployment import queue_names
+from config.exceptions import ConfigError
 from config.parsing import parse_config, read_config_file
 from config.records import get_record
 from config.status import JobStatus
+from submitter.cli.check import run_check
 from submitter.cli.errors import ExitCode
 from submitter.cli.options import AsJson, Local, TerraformDir, emit
+from submitter.cli.score import JOB_MODULES
 from submitter.cli.staging import Staging, stage
 from submitter.cli.target import Target, TargetError, resolve
 from submitter.cli.views import console, job_view, jobs_table, public
@@ -35,6 +42,13 @@ def submit(
             help="Put local model and input files in the deployment's data bucket first.",
         ),
     ] = True,
+    check_first: Annotated[
+        bool,
+        typer.Option(
+            "--check/--no-check",
+            help="Dry-run the job first (`batchscore check`) where its files can be read.",
+        ),
+    ] = True,
     local: Local = False,
     terraform_dir: TerraformDir = None,
     as_json: AsJson = False,
@@ -46,7 +60,10 @@ def submit(
     local output becomes a prefix of the results bucket, and the command to fetch it is printed."""
     target = resolve(local=local, terraform_dir=terraform_dir)
     raw = read_config_file(file)
-    config = parse_config(raw, queues=queue_names(target.setting(env.QUEUES)))
+    queues = queue_names(target.setting(env.QUEUES))
+    config = parse_config(raw, queues=queues)
+    if check_first:
+        refuse_what_would_fail(raw, queues, target, str(file))
     staging = stage(raw, target, config.name) if upload_files else None
     if staging is not None and staging.changed:
         raw = json.dumps(staging.document, indent=2).encode()
@@ -72,6 +89,44 @@ def submit(
         raise typer.Exit(ExitCode.FAILED)
     if fetch and not as_json:
         typer.echo(f"fetch the output: {fetch}")
+
+
+def refuse_what_would_fail(raw: bytes, queues: tuple[str, ...], target: Target, name: str) -> None:
+    """`batchscore check` before anything is uploaded: its problems stop the submission (exit 2);
+    what it cannot read (no job extra, no access to a bucket) is said, and the upload goes on."""
+    if not all(importlib.util.find_spec(module) for module in JOB_MODULES):
+        typer.echo("warning: not checked first: the job extra is not installed", err=True)
+        return
+    with _environment(target):
+        report = run_check(raw, queues)
+    unread = [p for p in report.problems if p.path in ("model.uri", "input.uri")]
+    for problem in unread:
+        typer.echo(f"warning: not checked first: cannot read {problem}", err=True)
+    refused = [p for p in report.problems if p not in unread]
+    if refused:
+        raise ConfigError(refused)
+
+
+@contextlib.contextmanager
+def _environment(target: Target) -> Iterator[None]:
+    """The target's endpoint, credentials and region for the job's own readers (pyarrow's S3
+    reads the process environment), restored afterwards."""
+    names = (
+        env.AWS_ENDPOINT_URL,
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+    )
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({n: target.variables[n] for n in names if target.variables.get(n)})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _staged(staging: Staging | None, fetch: str | None) -> dict[str, Any]:

@@ -226,3 +226,25 @@ def test_submit_wait_ends_when_its_upload_is_rejected(cli, stack, tmp_path) -> N
     assert code == 1, output
     assert "REJECTED" in output
     assert "model.uri" in output
+
+
+def test_submit_checks_the_job_first_and_uploads_nothing_that_would_fail(cli, stack, tmp_path):
+    # GIVEN a config whose input lacks a column the model needs (read from the stack's bucket)
+    s3 = stack.client("s3")
+    data = stack.names.data_bucket
+    table = s3.get_object(Bucket=data, Key="input/customers.csv")["Body"].read().decode()
+    header, *rows = table.splitlines()
+    dropped = header.split(",")[-1].strip('"')
+    keep = len(header.split(",")) - 1
+    trimmed = "\n".join(",".join(line.split(",")[:keep]) for line in [header, *rows])
+    s3.put_object(Bucket=data, Key="input/trimmed.csv", Body=trimmed.encode())
+    path = config_file(tmp_path, stack, "trimmed", input={"uri": f"s3://{data}/input/trimmed.csv"})
+    before = s3.list_objects_v2(Bucket=stack.names.jobs_bucket).get("KeyCount", 0)
+    # WHEN submitted, THEN the check refuses it before any upload, naming the column
+    code, output = invoke(cli, "submit", str(path))
+    assert code == 2, output
+    assert dropped in output
+    assert s3.list_objects_v2(Bucket=stack.names.jobs_bucket).get("KeyCount", 0) == before
+    # AND --no-check uploads it anyway (the job then fails in Batch: what the check is for)
+    code, output = invoke(cli, "submit", str(path), "--no-check")
+    assert code == 0, output
