@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import cache
@@ -204,41 +204,49 @@ def create_exclusive(location: Location, data: bytes) -> bool:
 
 def replace_if(location: Location, data: bytes, tag: str) -> bool:
     """Replace the object only if it is still the one read with `tag`: False otherwise."""
-    if location.scheme == "s3":
-        with _s3_errors(f"replacing {location.uri()}"):
-            try:
-                _s3_client().put_object(
-                    Bucket=location.bucket, Key=location.key, Body=data, IfMatch=tag
-                )
-            except Exception as exc:
-                if _lost_race(exc):
-                    return False
-                raise
-        return True
-    with storage_errors(f"replacing {location.uri()}"), _local_lock(location.path):
-        current = read_tagged(location)
-        if current is None or current.tag != tag:
-            return False
-        write_bytes(location, data)
-    return True
+    return _if_unchanged(
+        location,
+        tag,
+        f"replacing {location.uri()}",
+        lambda s3: s3.put_object(Bucket=location.bucket, Key=location.key, Body=data, IfMatch=tag),
+        lambda: write_bytes(location, data),
+    )
 
 
 def delete_if(location: Location, tag: str) -> bool:
     """Delete the object only if it is still the one read with `tag`."""
+    return _if_unchanged(
+        location,
+        tag,
+        f"deleting {location.uri()}",
+        lambda s3: s3.delete_object(Bucket=location.bucket, Key=location.key, IfMatch=tag),
+        lambda: delete(location),
+    )
+
+
+def _if_unchanged(
+    location: Location,
+    tag: str,
+    doing: str,
+    on_s3: Callable[[Any], object],
+    locally: Callable[[], object],
+) -> bool:
+    """A compare-and-swap on one object: S3's `If-Match` there, a file lock here. False when
+    the object is no longer the one read with `tag` (another writer won)."""
     if location.scheme == "s3":
-        with _s3_errors(f"deleting {location.uri()}"):
+        with _s3_errors(doing):
             try:
-                _s3_client().delete_object(Bucket=location.bucket, Key=location.key, IfMatch=tag)
+                on_s3(_s3_client())
             except Exception as exc:
                 if _lost_race(exc):
                     return False
                 raise
         return True
-    with storage_errors(f"deleting {location.uri()}"), _local_lock(location.path):
+    with storage_errors(doing), _local_lock(location.path):
         current = read_tagged(location)
         if current is None or current.tag != tag:
             return False
-        delete(location)
+        locally()
     return True
 
 
