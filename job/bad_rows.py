@@ -151,12 +151,14 @@ class Scored:
 @dataclass(frozen=True)
 class RowGuard:
     """The predict stage with a budget: `Predictor` on whole batches, bisecting only those the
-    model refuses. `numbers`: the features the model needs as numbers (their text is converted
-    here, row by row when a batch's conversion fails)."""
+    model refuses. `numbers`: the features the model needs as numbers whose text is converted
+    here (row by row when a batch's conversion fails); `csv_numbers`: those read from CSV as
+    text for that (a matrix model's every feature: the reader's type guess is one block's)."""
 
     predictor: Predictor
     numbers: tuple[str, ...]
     csv_types: dict[str, pa.DataType] = field(default_factory=dict)
+    csv_numbers: tuple[str, ...] = ()
 
     # -- reading: text -> numbers, with the rows that do not convert set aside ------------------
 
@@ -171,24 +173,24 @@ class RowGuard:
     ) -> Iterator[Checked]:
         """`read_batches` file by file (the errors name the file), numeric CSV features read as
         text, then converted here; the model's own conform after that."""
-        text_types = {
-            name: pa.string() if name in self.numbers else kind
-            for name, kind in self.csv_types.items()
-        }
+        text_types = dict(self.csv_types) | dict.fromkeys(self.csv_numbers, pa.string())
+        # A Parquet column's type is the file's: text where a matrix model needs numbers stays
+        # a broken input (`feature_matrix`), as without a budget.
+        numbers = self.csv_numbers if input_format == "csv" else self.numbers
         for path, group in groupby(units, key=lambda unit: unit.path):
             raw = read_batches(
                 fs, list(group), input_format, columns, types=text_types, batch_rows=batch_rows
             )
             for batch in raw:
                 try:
-                    yield self.convert(batch)
+                    yield self.convert(batch, numbers)
                 except ColumnError as exc:
                     raise InputError(f"{path}: {exc}") from exc
 
-    def convert(self, batch: pa.RecordBatch) -> Checked:
+    def convert(self, batch: pa.RecordBatch, numbers: Sequence[str]) -> Checked:
         arrays = list(batch.columns)
         reasons: dict[int, str] = {}
-        for name in self.numbers:
+        for name in numbers:
             index = batch.schema.get_field_index(name)
             if index < 0 or not _stringlike(arrays[index].type):
                 continue
@@ -255,9 +257,7 @@ class RowGuard:
         names = [*passthrough, *features]
         columns = [rows.column(n) for n in passthrough] + [_text(rows.column(n)) for n in features]
         reason = REASON if REASON not in names else f"_{REASON}"
-        return pa.RecordBatch.from_arrays(
-            [*columns, _strings(reasons)], names=[*names, reason]
-        )
+        return pa.RecordBatch.from_arrays([*columns, _strings(reasons)], names=[*names, reason])
 
 
 class BadRowSink:

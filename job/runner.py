@@ -124,7 +124,9 @@ class ScoringPlan:
         """The predict stage of a job with a bad-rows budget (`job.bad_rows`): the features the
         model needs as numbers are converted there, so rows that do not convert are known."""
         numbers = tuple(n for n, kind in self.csv_types.items() if kind == pa.float64())
-        return RowGuard(self.predictor, numbers, dict(self.csv_types))
+        matrix = self.predictor.frame is None
+        csv_numbers = tuple(self.predictor.features) if matrix else numbers
+        return RowGuard(self.predictor, numbers, dict(self.csv_types), csv_numbers)
 
 
 def plan_scoring(estimator: Any, schema: pa.Schema, config: JobConfig, source: str) -> ScoringPlan:
