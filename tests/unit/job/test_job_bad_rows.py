@@ -24,7 +24,6 @@ from support import jobdata
 from support.model_shapes import FEATURES, NUMERIC, SHAPES, customers
 
 from config.retry import EXIT_OK, EXIT_PERMANENT
-from job.bad_rows import Checked, RowGuard, isolate
 from job.scoring import Predictor, quiet_feature_names
 
 BAD_IDS = [5, 2500, 2501]
@@ -224,6 +223,8 @@ def counting_predictor(estimator: Any, calls: list[int]) -> Predictor:
 
 @pytest.mark.parametrize("rows", [1024, 131_072])
 def test_one_bad_row_costs_log_n_predict_calls_and_a_clean_batch_one(rows) -> None:
+    from job.bad_rows import Checked, RowGuard
+
     estimator = jobdata.fit()
     data = jobdata.table(rows).to_pydict()
     data["f3"][rows // 3] = None
@@ -247,6 +248,8 @@ def test_one_bad_row_costs_log_n_predict_calls_and_a_clean_batch_one(rows) -> No
 
 
 def test_isolate_finds_every_failing_row_in_order() -> None:
+    from job.bad_rows import isolate
+
     bad = {0, 7, 8, 63}
 
     def attempt(start: int, stop: int) -> list[int]:
