@@ -98,7 +98,8 @@ def bisection_calls(rows: int) -> tuple[int, int]:
     predictor = Predictor(Counting(), FEATURES, ["id"], "predict", ["prediction"])
     with quiet_feature_names():
         scored = RowGuard(predictor, ())(Checked(pa.RecordBatch.from_pydict(data)))
-    assert scored.bad is not None and scored.bad.num_rows == 1
+    assert scored.bad is not None
+    assert scored.bad.num_rows == 1
     return len(calls), sum(calls)
 
 
