@@ -43,9 +43,7 @@ def make_data(rows: int) -> dict[str, Path]:
         sio.dump(LogisticRegression().fit(x, x[:, 0] + x[:, 1] > 0), model)
     if not paths["parquet"].exists():
         rng = np.random.default_rng(0)
-        table = pa.table(
-            {"id": np.arange(rows), **{f: rng.normal(size=rows) for f in FEATURES}}
-        )
+        table = pa.table({"id": np.arange(rows), **{f: rng.normal(size=rows) for f in FEATURES}})
         pq.write_table(table, paths["parquet"], row_group_size=131_072)
         pacsv.write_csv(table, paths["csv"])
     return {**paths, "model": model}
