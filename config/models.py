@@ -123,6 +123,24 @@ class OutputSpec(_Strict):
         description="`prediction` column, or one `proba_<class>` column per class.",
     )
     overwrite: bool = Field(default=False, description="Replace a committed output.")
+    max_bad_rows: int = Field(
+        default=0,
+        ge=0,
+        le=MAX_INTEGER,
+        description=(
+            "Rows the model cannot score that the job may set aside under _errors/ instead of "
+            "failing (whole job, all shards); 0: the first bad row fails the job."
+        ),
+    )
+    max_bad_fraction: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Bad rows allowed as a fraction of the rows read (whole job); the job may set aside "
+            "the larger of this and output.max_bad_rows."
+        ),
+    )
 
     @field_validator("uri")
     @classmethod

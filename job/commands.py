@@ -200,6 +200,7 @@ def run_command(
                 "seconds": result.seconds,
                 "output_uri": result.output_uri,
                 "manifest_uri": result.manifest_uri,
+                "bad_rows": result.bad_rows,
             },
         )
     return result

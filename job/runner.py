@@ -23,6 +23,7 @@ from config.digest import config_sha256
 from config.models import JobConfig
 from config.records import timestamp, utc_now
 from config.uris import Location, parse_uri
+from job.bad_rows import ERRORS_DIR, FIRST_REASONS, BadRowSink, Budget, RowGuard
 from job.exceptions import InputError
 from job.frames import describe, frame_plan
 from job.inputs import (
@@ -80,9 +81,13 @@ class ShardResult:
     seconds: float
     output_uri: str
     manifest_uri: str | None  # None: an array child whose job is not committed yet
+    bad_rows: int = 0  # rows set aside under _errors/ (a job with a bad-rows budget)
 
     def summary(self) -> dict[str, Any]:
-        return {"rows": self.rows, "seconds": round(self.seconds, 3), "output": self.output_uri}
+        summary = {"rows": self.rows, "seconds": round(self.seconds, 3), "output": self.output_uri}
+        if self.bad_rows:
+            summary["bad_rows"] = self.bad_rows
+        return summary
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,14 @@ class ScoringPlan:
             conform=frame.conform if frame is not None else None,
             batch_rows=batch_rows,
         )
+
+    def guard(self) -> RowGuard:
+        """The predict stage of a job with a bad-rows budget (`job.bad_rows`): the features the
+        model needs as numbers are converted there, so rows that do not convert are known."""
+        numbers = tuple(n for n, kind in self.csv_types.items() if kind == pa.float64())
+        matrix = self.predictor.frame is None
+        csv_numbers = tuple(self.predictor.features) if matrix else numbers
+        return RowGuard(self.predictor, numbers, dict(self.csv_types), csv_numbers)
 
 
 def plan_scoring(estimator: Any, schema: pa.Schema, config: JobConfig, source: str) -> ScoringPlan:
@@ -207,28 +220,53 @@ def _score_claimed(
         },
     )
     stale = clear_stale_parts(output, options.shard, options.shards)
+    stale += clear_stale_parts(output.join(ERRORS_DIR), options.shard, options.shards)
     if stale:
         log.info("removed stale parts", extra={"parts": stale})
 
     writer = PartWriter(output, options.shard, config.output.format, part_rows=options.part_rows)
-    batches = plan.read(fs, units, config.input_format, batch_rows=options.batch_rows)
+    budget = Budget.of(config.output)
+    sink = None
     try:
-        stats = score(
-            batches,
-            plan.predictor,
-            writer.write,
-            workers=options.workers,
-            on_progress=Progress(log),
-        )
+        if budget.enabled:
+            # Bad rows set aside within the budget; a batch is taken apart only when it fails.
+            guard = plan.guard()
+            sink = BadRowSink(
+                output,
+                options.shard,
+                config.output.format,
+                writer.write,
+                budget,
+                passthrough=plan.columns.passthrough,
+                part_rows=options.part_rows,
+            )
+            checked = guard.read(
+                fs, units, config.input_format, plan.columns.to_read, batch_rows=options.batch_rows
+            )
+            stats = score(checked, guard, sink, workers=options.workers, on_progress=Progress(log))
+        else:
+            batches = plan.read(fs, units, config.input_format, batch_rows=options.batch_rows)
+            stats = score(
+                batches,
+                plan.predictor,
+                writer.write,
+                workers=options.workers,
+                on_progress=Progress(log),
+            )
         parts = writer.close()
+        error_parts = sink.close() if sink is not None else []
     except BaseException:
         writer.abort()
+        if sink is not None:
+            sink.abort()
         raise
+    bad_rows, reasons = (sink.bad_rows, sink.reasons) if sink is not None else (0, [])
     seconds = time.perf_counter() - begun
     log.info(
         "scored",
         extra={
             "rows": stats.rows,
+            "bad_rows": bad_rows,
             "rate": round(stats.rows / seconds) if seconds else 0,
             "stages": {k: round(v, 3) for k, v in stats.stages.items()},
         },
@@ -242,6 +280,9 @@ def _score_claimed(
         "attempt": options.attempt,
         "rows": stats.rows,
         "parts": [{"uri": p.uri, "rows": p.rows} for p in parts],
+        "bad_rows": bad_rows,
+        "error_parts": [{"uri": p.uri, "rows": p.rows} for p in error_parts],
+        "bad_reasons": reasons,
         "format": config.output.format,
         "columns": [*plan.columns.passthrough, *plan.predictor.names],
         "model_sha256": model.sha256,
@@ -252,12 +293,13 @@ def _score_claimed(
         "timings": {k: round(v, 3) for k, v in stats.stages.items()},
     }
     if options.shards == 1:
-        _refuse_empty(stats.rows, config)
+        budget.check(bad_rows, stats.rows + bad_rows, reasons)
+        _refuse_empty(stats.rows, config, bad_rows)
         # The commit: written last, after every part is complete, only if still ours and absent.
         check_claim(output, owner)
         return _outcome_of(commit_manifest(output, marker), output)
     write_json(shard_marker_location(output, options.shard), marker)
-    return ShardResult(stats.rows, seconds, output.uri(), None)
+    return ShardResult(stats.rows, seconds, output.uri(), None, bad_rows)
 
 
 def commit_shards(config: JobConfig, job_id: str, shards: int) -> ShardResult:
@@ -267,34 +309,50 @@ def commit_shards(config: JobConfig, job_id: str, shards: int) -> ShardResult:
     first = markers[0]
     started = min(m["started_at"] for m in markers)
     finished = utc_now()
-    _refuse_empty(sum(m["rows"] for m in markers), config)
+    rows = sum(m["rows"] for m in markers)
+    # The budget is the job's: the shards' counts summed, against the rows read by all of them.
+    bad_rows = sum(m.get("bad_rows", 0) for m in markers)
+    reasons = [reason for m in markers for reason in m.get("bad_reasons", [])]
+    Budget.of(config.output).check(bad_rows, rows + bad_rows, reasons)
+    _refuse_empty(rows, config, bad_rows)
     manifest = {
         **{k: first[k] for k in ("version", "job_id", "name", "format", "columns")},
         **{k: first[k] for k in ("model_sha256", "config_sha256")},
         "shards": shards,
-        "rows": sum(m["rows"] for m in markers),
+        "rows": rows,
         "parts": [part for m in markers for part in m["parts"]],
+        "bad_rows": bad_rows,
+        "error_parts": [part for m in markers for part in m.get("error_parts", [])],
+        "bad_reasons": reasons[:FIRST_REASONS],
         "started_at": started,
         "finished_at": timestamp(finished),
         "seconds": round(finished.timestamp() - _epoch(started), 3),
         "shard_figures": [
-            {k: m[k] for k in ("shard", "attempt", "rows", "seconds", "timings")} for m in markers
+            {k: m.get(k, 0) for k in ("shard", "attempt", "rows", "bad_rows", "seconds", "timings")}
+            for m in markers
         ],
     }
     check_claim(output, job_id)
     return _outcome_of(commit_manifest(output, manifest), output)
 
 
-def _refuse_empty(rows: int, config: JobConfig) -> None:
+def _refuse_empty(rows: int, config: JobConfig, bad_rows: int = 0) -> None:
     """A job whose whole input holds no rows is almost always a broken upstream step: fail it
-    rather than commit an empty output (one empty file among others is fine)."""
+    rather than commit an empty output (one empty file among others is fine). So is one whose
+    every row was set aside."""
+    if rows == 0 and bad_rows:
+        raise InputError(f"input.uri: every one of the {bad_rows:,} rows was set aside as bad")
     if rows == 0:
         raise InputError(f"input.uri: {config.input.uri} holds no rows; nothing to score")
 
 
 def _outcome_of(manifest: dict[str, Any], output: Any) -> ShardResult:
     return ShardResult(
-        manifest["rows"], manifest["seconds"], output.uri(), manifest_location(output).uri()
+        manifest["rows"],
+        manifest["seconds"],
+        output.uri(),
+        manifest_location(output).uri(),
+        manifest.get("bad_rows", 0),
     )
 
 

@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +29,15 @@ from job.frames import FramePlan
 
 _DONE = object()
 _POLL_SECONDS = 0.1
+
+
+class _Rows(Protocol):
+    @property
+    def num_rows(self) -> int: ...
+
+
+In = TypeVar("In")  # what the reader yields: a RecordBatch, or a batch with rows set aside
+Out = TypeVar("Out", bound=_Rows)  # what predict gives the writer: rows counted as scored
 
 
 @dataclass
@@ -150,9 +159,9 @@ def _numeric(kind: pa.DataType) -> bool:
 # C901 counts the nested stages (acquire, take, read, work: each a few lines) into score itself,
 # whose own flow is straight: start the stages, write in order, stop them, re-raise.
 def score(  # noqa: C901
-    batches: Iterable[pa.RecordBatch],
-    predict: Callable[[pa.RecordBatch], pa.RecordBatch],
-    write: Callable[[pa.RecordBatch], None],
+    batches: Iterable[In],
+    predict: Callable[[In], Out],
+    write: Callable[[Out], None],
     *,
     workers: int = 1,
     depth: int = 2,
@@ -247,14 +256,14 @@ def score(  # noqa: C901
 
 def _write_in_order(
     outbox: queue.Queue[Any],
-    write: Callable[[pa.RecordBatch], None],
+    write: Callable[[Out], None],
     workers: int,
     stats: ScoreStats,
     in_flight: threading.Semaphore,
     timed: Callable[[str, float], None],
     on_progress: Callable[[ScoreStats], None] | None,
 ) -> None:
-    pending: dict[int, pa.RecordBatch] = {}
+    pending: dict[int, Out] = {}
     finished = 0
     while finished < workers:
         item = outbox.get()

@@ -68,7 +68,7 @@ def mark_running(ddb: Any, table: str, job_id: str, attempt: int) -> bool:
 
 
 def mark_succeeded(ddb: Any, table: str, job_id: str, figures: dict[str, Any]) -> bool:
-    """figures: rows, seconds, output_uri, manifest_uri."""
+    """figures: rows, seconds, output_uri, manifest_uri, bad_rows (set aside under _errors/)."""
     return advance(ddb, table, job_id, JobStatus.SUCCEEDED, fields=figures)
 
 

@@ -72,8 +72,8 @@ def job_view(record: dict[str, Any]) -> Group:
     fields.add_column(overflow="fold")
     for key in (
         "job_id", "name", "status", "priority", "queue", "batch_job_id", "attempts", "exit_code",
-        "status_reason", "upload", "output_uri", "manifest_uri", "rows", "seconds", "shards",
-        "rerun_of", "created_at", "updated_at",
+        "status_reason", "upload", "output_uri", "manifest_uri", "rows", "bad_rows", "seconds",
+        "shards", "rerun_of", "created_at", "updated_at",
     ):  # fmt: skip
         if record.get(key) not in (None, ""):
             value = record[key]

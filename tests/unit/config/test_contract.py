@@ -41,6 +41,8 @@ def test_minimal_config_gets_the_documented_defaults() -> None:
     assert config.output.format == "parquet"
     assert config.output.predict == "predict"
     assert config.output.overwrite is False
+    assert config.output.max_bad_rows == 0  # the first bad row fails the job
+    assert config.output.max_bad_fraction == 0.0
     assert config.output.passthrough == []
     assert config.input.features is None
     assert config.model_format == "skops"
