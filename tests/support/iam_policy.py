@@ -12,8 +12,11 @@ stream. Actions without a resource type (`batch:ListJobs`, `batch:DescribeJobs`,
 
 `allowed(documents, action, resource)`: an explicit Deny wins, else some Allow must match;
 `Action`/`NotAction` match case-insensitively, `Resource`/`NotResource` case-sensitively, with
-IAM's two wildcards (`*` any run, `?` one character). A statement with a `Condition` never proves
-an Allow (we cannot tell it holds) and always counts as a Deny (it may hold).
+IAM's two wildcards (`*` any run, `?` one character). A statement's `Condition` is evaluated
+against the request's condition keys where the operator is one we implement (`StringEquals`,
+`StringEqualsIfExists`, `ForAllValues:StringEquals`; e.g. DynamoDB's `dynamodb:Attributes` and
+`dynamodb:ReturnValues` for item writes); any other operator never proves an Allow and always
+counts as a Deny (it may hold).
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from typing import Any
 
 Call = tuple[str, str, dict[str, Any]]  # (IAM service prefix, operation, parameters)
 Need = tuple[str, str]  # (IAM action, resource ARN or "*")
+# A need with the request's condition keys (multi-valued keys as tuples), for item writes.
+Context = frozenset[tuple[str, tuple[str, ...]]]
+ConditionalNeed = tuple[str, str, Context]
 
 # S3 operations and the action each is authorised as (on the object, unless noted in BUCKET_LEVEL)
 S3_ACTIONS = {
@@ -130,6 +136,29 @@ def dynamodb_needs(operation: str, params: dict[str, Any], arns: Arns) -> list[N
     return [(f"dynamodb:{operation}", arns.table(params["TableName"], params.get("IndexName")))]
 
 
+ITEM_WRITES = ("UpdateItem", "PutItem", "DeleteItem")
+
+
+def dynamodb_context(operation: str, params: dict[str, Any]) -> Context:
+    """The condition keys AWS sets on an item write: `dynamodb:Attributes` (the key's and every
+    attribute the request names) and `dynamodb:ReturnValues` (when the request sets it)."""
+    if operation not in ITEM_WRITES:
+        return frozenset()
+    names = set(params.get("Key", {})) | set(params.get("Item", {}))
+    names |= set(params.get("ExpressionAttributeNames", {}).values())
+    context = {"dynamodb:Attributes": tuple(sorted(names))}
+    if "ReturnValues" in params:
+        context["dynamodb:ReturnValues"] = (params["ReturnValues"],)
+    return frozenset(context.items())
+
+
+def conditional_needs(call: Call, arns: Arns) -> list[ConditionalNeed]:
+    """`needs(call)` with the call's condition keys (empty where we set none)."""
+    service, operation, params = call
+    context = dynamodb_context(operation, params) if service == "dynamodb" else frozenset()
+    return [(action, resource, context) for action, resource in needs(call, arns)]
+
+
 def batch_needs(operation: str, params: dict[str, Any], arns: Arns) -> list[Need]:
     action = f"batch:{operation}"
     if action in UNSCOPED:
@@ -191,13 +220,41 @@ def applies(statement: dict[str, Any], action: str, resource: str) -> bool:
     )
 
 
-def allowed(documents: list[dict[str, Any]], action: str, resource: str) -> bool:
-    """Whether identity policies `documents` (IAM JSON) allow `action` on `resource`."""
+def allowed(
+    documents: list[dict[str, Any]], action: str, resource: str, context: Context = frozenset()
+) -> bool:
+    """Whether identity policies `documents` (IAM JSON) allow `action` on `resource` for a
+    request with the condition keys `context`."""
     statements = [s for d in documents for s in _listed_statements(d)]
     relevant = [s for s in statements if applies(s, action, resource)]
-    if any(s["Effect"] == "Deny" for s in relevant):
+    keys = dict(context)
+    if any(s["Effect"] == "Deny" and _holds(s, keys) is not False for s in relevant):
         return False
-    return any(s["Effect"] == "Allow" and "Condition" not in s for s in relevant)
+    return any(s["Effect"] == "Allow" and _holds(s, keys) is True for s in relevant)
+
+
+def _holds(statement: dict[str, Any], keys: dict[str, tuple[str, ...]]) -> bool | None:
+    """Whether every condition of the statement holds: None when one cannot be told here."""
+    verdicts = [
+        _condition(operator, key, _listed(values), keys.get(key))
+        for operator, tests in statement.get("Condition", {}).items()
+        for key, values in tests.items()
+    ]
+    if any(verdict is None for verdict in verdicts):
+        return None
+    return all(verdicts)
+
+
+def _condition(
+    operator: str, key: str, values: list[str], present: tuple[str, ...] | None
+) -> bool | None:
+    if operator == "ForAllValues:StringEquals":
+        return present is None or all(v in values for v in present)
+    if operator == "StringEqualsIfExists":
+        return present is None or all(v in values for v in present)
+    if operator == "StringEquals":
+        return present is not None and all(v in values for v in present)
+    return None
 
 
 def _listed_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -205,6 +262,12 @@ def _listed_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [statement] if isinstance(statement, dict) else list(statement)
 
 
-def refused(documents: list[dict[str, Any]], required: set[Need]) -> list[Need]:
-    """The needs `documents` do not allow, sorted."""
-    return sorted(need for need in required if not allowed(documents, *need))
+def refused(
+    documents: list[dict[str, Any]], required: set[Need] | set[ConditionalNeed]
+) -> list[tuple[str, ...]]:
+    """The needs `documents` do not allow, sorted (with their condition keys, if any)."""
+    return sorted(
+        need[:2] if len(need) == 2 or not need[2] else (*need[:2], str(sorted(need[2])))
+        for need in required
+        if not allowed(documents, *need)
+    )

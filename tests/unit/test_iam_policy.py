@@ -69,3 +69,34 @@ def test_s3_and_dynamodb_calls_name_their_objects_buckets_tables_and_indexes():
     assert needs(("dynamodb", "Query", query), ARNS) == [
         ("dynamodb:Query", "arn:aws:dynamodb:eu-west-1:123456789012:table/jobs/index/by-status")
     ]
+
+
+def test_dynamodb_item_writes_are_judged_by_their_attributes() -> None:
+    from support.iam_policy import conditional_needs
+
+    statement = {
+        "Effect": "Allow",
+        "Action": "dynamodb:UpdateItem",
+        "Resource": "arn:aws:dynamodb:eu-west-1:123456789012:table/jobs",
+        "Condition": {
+            "ForAllValues:StringEquals": {"dynamodb:Attributes": ["job_id", "status", "rows"]},
+            "StringEqualsIfExists": {"dynamodb:ReturnValues": ["NONE", "UPDATED_NEW"]},
+        },
+    }
+    documents = [{"Statement": [statement]}]
+
+    def update(names: dict[str, str], **extra: str) -> dict:
+        return {
+            "TableName": "jobs",
+            "Key": {"job_id": {"S": "j"}},
+            "ExpressionAttributeNames": names,
+        } | extra
+
+    [ok] = conditional_needs(("dynamodb", "UpdateItem", update({"#s": "status"})), ARNS)
+    [config] = conditional_needs(("dynamodb", "UpdateItem", update({"#c": "config"})), ARNS)
+    [everything] = conditional_needs(
+        ("dynamodb", "UpdateItem", update({"#s": "status"}, ReturnValues="ALL_NEW")), ARNS
+    )
+    assert allowed(documents, *ok)
+    assert not allowed(documents, *config)
+    assert not allowed(documents, *everything)

@@ -28,7 +28,14 @@ from typing import Any
 
 import pytest
 from support.clock import FakeClock
-from support.iam_policy import Arns, Call, allowed, needs, refused
+from support.iam_policy import (
+    Arns,
+    Call,
+    ConditionalNeed,
+    allowed,
+    conditional_needs,
+    refused,
+)
 from support.lambda_paths import ingest_paths, state_paths
 from support.paths import ROOT
 from support.submitter_aws import SubmitterAws
@@ -76,8 +83,9 @@ def submitter_on(stack: TerraformStack, settings: Settings) -> SubmitterAws:
     )
 
 
-def required(calls: list[Call], arns: Arns) -> set[tuple[str, str]]:
-    return {need for call in calls for need in needs(call, arns)}
+def required(calls: list[Call], arns: Arns) -> set[ConditionalNeed]:
+    """Every (action, resource, condition keys) the calls are authorised on."""
+    return {need for call in calls for need in conditional_needs(call, arns)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,8 +116,8 @@ def test_every_call_of_the_lambda_is_allowed_on_its_resources(
     need = required(calls, arns)
 
     # The paths reach the calls this test is about, on the stack's resources.
-    assert must_include <= {action for action, _ in need}
-    resources = {resource for _, resource in need}
+    assert must_include <= {action for action, *_ in need}
+    resources = {resource for _, resource, _ in need}
     assert arns.table(stack.outputs["table_name"]) in resources
     if name == "ingest":
         assert set(arns.job_definitions(stack.outputs["job_definition_arn"])) <= resources
@@ -209,10 +217,10 @@ def test_every_call_of_the_job_is_allowed_by_the_job_role(
     # THEN every call it made is allowed by the job role, on the stack's resources
     calls = stack.recorder.calls(credentials["aws_access_key_id"], since)
     need = required(calls, arns)
-    actions = {action for action, _ in need}
+    actions = {action for action, *_ in need}
     assert {"s3:GetObject", "s3:ListBucket", "s3:PutObject", "dynamodb:UpdateItem"} <= actions
     assert "s3:DeleteObject" in actions  # the overwrite removes the committed output
-    resources = {resource for _, resource in need}
+    resources = {resource for _, resource, _ in need}
     assert arns.s3(stack.outputs["models_bucket"], "iam/model.skops") in resources
     assert arns.table(stack.outputs["table_name"]) in resources
     assert refused(documents, need) == []
@@ -312,7 +320,9 @@ def test_every_variable_the_code_reads_is_set_where_it_runs(stack: TerraformStac
     # The scan finds what each reads (else it would prove nothing).
     assert {env.TABLE_NAME, env.JOBS_BUCKET, env.LOG_GROUP, env.QUEUES} <= read["cli"]
     assert {env.JOB_DEFINITION, env.WRITE_BUCKETS, env.SUBMIT_LEASE_SECONDS} <= read["ingest"]
-    assert read["state"] == read["job"] == {env.TABLE_NAME}
+    assert read["state"] == {env.TABLE_NAME}
+    # The container applies the deployment's bucket rules too (docs/security.md, hole 5).
+    assert {env.TABLE_NAME, env.ALLOWED_BUCKETS, env.WRITE_BUCKETS} <= read["job"]
     where = {"cli": cli, "ingest": ingest, "state": state, "job": job}
     missing = {reader: sorted(read[reader] - set(where[reader])) for reader in read}
     assert missing == {reader: [] for reader in read}
