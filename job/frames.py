@@ -143,6 +143,10 @@ def frame_plan(estimator: Any) -> FramePlan | None:
         reasons.append(f"non-numeric feature(s): {', '.join(odd)}")
     if not reasons:
         return None
+    # pandas now, while planning, not in the first batch's `frame`: there its import (0.3 s with
+    # bytecode, 1.4 s without) was billed to the predict stage and stalled the first batch.
+    import pandas  # noqa: F401
+
     return FramePlan(columns, tuple(dict.fromkeys(reasons)))
 
 
@@ -351,7 +355,7 @@ def _to_pandas(column: FrameColumn, array: pa.Array, pd: Any) -> Any:
     if column.kind == NUMBER:
         return array.to_numpy(zero_copy_only=False)
     if column.kind == STRING:
-        return _objects(array, column.missing)
+        return _objects(array, column.missing, pd)
     return _categorical(column, array, pd)
 
 
@@ -363,15 +367,21 @@ def _encoded(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return values, codes
 
 
-def _objects(array: pa.Array, missing: Any) -> np.ndarray:
+def _objects(array: pa.Array, missing: Any, pd: Any) -> Any:
+    """An object-dtype Series of Python strings, `missing` for nulls. Object dtype said
+    explicitly: from a bare object array pandas 3 infers its Arrow-backed `str` (copying every
+    string into Arrow, and turning a None `missing` into NaN), and scikit-learn's encoders turn
+    that back into objects on every call. Building and predicting 1M rows in 131072-row
+    batches took 0.60 s CPU that way, 0.39 s with object columns (benchmarks/bench_frames.py)."""
     if pat.is_null(array.type):
-        return np.full(len(array), missing, dtype=object)
-    values, codes = _encoded(array)
-    lookup = np.empty(len(values) + 1, dtype=object)
-    lookup[:-1] = values
-    lookup[-1] = missing  # index -1: null
-    result: np.ndarray = lookup[codes]
-    return result
+        values = np.full(len(array), missing, dtype=object)
+    else:
+        distinct, codes = _encoded(array)
+        lookup = np.empty(len(distinct) + 1, dtype=object)
+        lookup[:-1] = distinct
+        lookup[-1] = missing  # index -1: null
+        values = lookup[codes]
+    return pd.Series(values, dtype=object, copy=False)
 
 
 def _categorical(column: FrameColumn, array: pa.Array, pd: Any) -> Any:

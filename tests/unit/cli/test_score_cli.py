@@ -67,9 +67,10 @@ def test_a_failed_score_is_one_error_line(tmp_path: Path) -> None:
 def test_score_runs_with_the_containers_process_environment() -> None:
     """One place (job/__init__.py) sets it for `python -m job` and for `batchscore score`."""
     program = "import os, submitter.cli.score as s; s.require_extra('job'); import job.commands; "
-    program += "print(os.environ['OMP_WAIT_POLICY'])"
-    environ = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    program += "print(os.environ['OMP_WAIT_POLICY'], os.environ['OPENBLAS_THREAD_TIMEOUT'])"
+    unset = ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")
+    environ = {k: v for k, v in os.environ.items() if k not in unset}
     result = subprocess.run(
         [sys.executable, "-c", program], env=environ, capture_output=True, text=True, check=True
     )
-    assert result.stdout.strip() == "PASSIVE"
+    assert result.stdout.split() == ["PASSIVE", "4"]
