@@ -56,8 +56,6 @@ def generate(folder: Path, rows: int) -> dict[str, Path]:
     """Parquet and CSV inputs of `rows` rows, written chunk by chunk (bounded memory)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"parquet": folder / "data.parquet", "csv": folder / "data.csv"}
@@ -65,6 +63,29 @@ def generate(folder: Path, rows: int) -> dict[str, Path]:
         return paths
     rng = np.random.default_rng(42)
     schema = pa.schema([("id", pa.int64())] + [(f, pa.float64()) for f in FEATURES])
+
+    def chunk(start: int, size: int) -> list[Any]:
+        return [pa.array(rng.normal(size=size)) for _ in FEATURES]
+
+    write_chunked(paths, schema, rows, chunk)
+    for kind, path in paths.items():
+        print(f"generated {path} ({path.stat().st_size / 2**20:.0f} MiB, {kind})", file=sys.stderr)
+    return paths
+
+
+def write_chunked(
+    paths: dict[str, Path],
+    schema: Any,
+    rows: int,
+    columns: Callable[[int, int], list[Any]],
+) -> None:
+    """Write `rows` rows as Parquet and CSV, CHUNK rows at a time (bounded memory): an `id`
+    column, then `columns(start, size)`; each file appears complete (renamed at the end)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
     with (
         pq.ParquetWriter(temporary(paths["parquet"]), schema) as parquet,
         pacsv.CSVWriter(temporary(paths["csv"]), schema) as csv,
@@ -72,14 +93,11 @@ def generate(folder: Path, rows: int) -> dict[str, Path]:
         for start in range(0, rows, CHUNK):
             size = min(CHUNK, rows - start)
             arrays = [pa.array(np.arange(start, start + size, dtype=np.int64))]
-            arrays += [pa.array(rng.normal(size=size)) for _ in FEATURES]
-            table = pa.Table.from_arrays(arrays, schema=schema)
+            table = pa.Table.from_arrays(arrays + columns(start, size), schema=schema)
             parquet.write_table(table, row_group_size=ROW_GROUP)
             csv.write_table(table)
-    for kind, path in paths.items():
+    for path in paths.values():
         temporary(path).rename(path)
-        print(f"generated {path} ({path.stat().st_size / 2**20:.0f} MiB, {kind})", file=sys.stderr)
-    return paths
 
 
 def temporary(path: Path) -> Path:
@@ -189,8 +207,6 @@ def generate_pipeline(folder: Path, rows: int) -> dict[str, Path]:
     """`id`, a string `plan` and 5 float columns, as Parquet and CSV (written chunk by chunk)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
 
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"parquet": folder / "customers.parquet", "csv": folder / "customers.csv"}
@@ -200,20 +216,12 @@ def generate_pipeline(folder: Path, rows: int) -> dict[str, Path]:
     schema = pa.schema(
         [("id", pa.int64()), ("plan", pa.string())] + [(n, pa.float64()) for n in PIPELINE_NUMBERS]
     )
-    with (
-        pq.ParquetWriter(temporary(paths["parquet"]), schema) as parquet,
-        pacsv.CSVWriter(temporary(paths["csv"]), schema) as csv,
-    ):
-        for start in range(0, rows, CHUNK):
-            size = min(CHUNK, rows - start)
-            arrays = [pa.array(np.arange(start, start + size, dtype=np.int64))]
-            arrays.append(pa.array(rng.choice(PIPELINE_PLANS, size)))
-            arrays += [pa.array(rng.normal(size=size)) for _ in PIPELINE_NUMBERS]
-            table = pa.Table.from_arrays(arrays, schema=schema)
-            parquet.write_table(table, row_group_size=ROW_GROUP)
-            csv.write_table(table)
-    for path in paths.values():
-        temporary(path).rename(path)
+
+    def chunk(start: int, size: int) -> list[Any]:
+        plans = [pa.array(rng.choice(PIPELINE_PLANS, size))]
+        return plans + [pa.array(rng.normal(size=size)) for _ in PIPELINE_NUMBERS]
+
+    write_chunked(paths, schema, rows, chunk)
     return paths
 
 
