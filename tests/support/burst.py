@@ -1,7 +1,8 @@
 """A burst of uploads through the real ingest code, in simulated time.
 
-The ingest code runs for real (`submitter.ingest_queue.handle_batch`, `submitter.ingest.handle_event`)
-against moto's S3 and DynamoDB; what is simulated is *time* and *Batch*:
+The ingest code runs for real (`submitter.ingest_queue.handle_batch`,
+`submitter.ingest.handle_event`) against moto's S3 and DynamoDB; what is simulated is *time*
+and *Batch*:
 
 - `SimClock` is the submitter's clock and its `sleep` (backoff sleeps advance it, nothing waits);
   every moto request advances it by a fixed latency (a botocore `before-call` hook).
@@ -185,11 +186,15 @@ def run_queue_path(
     while visible:
         free_at, worker = heapq.heappop(workers)
         start = max(free_at, visible[0][0])
-        taken = []
+        taken: list[int] = []
         while visible and visible[0][0] <= start and len(taken) < batch_size:
             taken.append(heapq.heappop(visible)[1])
         clock.seconds = start
         deadline = start + function_timeout
+
+        def remaining_millis(deadline: float = deadline) -> int:
+            return int((deadline - clock.seconds) * 1000)
+
         records = []
         for index in taken:
             receives[index] += 1
@@ -209,7 +214,7 @@ def run_queue_path(
             batch=batch,
             settings=burst.settings,
             runtime=_runtime(clock),
-            remaining_millis=lambda deadline=deadline: int((deadline - clock.seconds) * 1000),
+            remaining_millis=remaining_millis,
         )
         invocations += 1
         failed = {int(item["itemIdentifier"]) for item in response["batchItemFailures"]}
@@ -242,7 +247,7 @@ def run_async_path(burst: Burst, clock: SimClock, batch: ThrottlingBatch) -> Bur
         redeliveries += attempt > 0
         try:
             _ingest(burst, batch, clock)(burst.events[index])
-        except Exception:
+        except Exception:  # noqa: BLE001 - any function error is what Lambda retries
             if attempt < len(ASYNC_RETRY_DELAYS):
                 retry_at = clock.seconds + ASYNC_RETRY_DELAYS[attempt]
                 heapq.heappush(pending, (retry_at, next(order), index, attempt + 1))

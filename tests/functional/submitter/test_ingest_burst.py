@@ -24,7 +24,7 @@ from support.burst import (
 )
 from support.events import s3_put_event
 from support.job_configs import job_config
-from support.names import JOBS_BUCKET, TABLE
+from support.names import TABLE
 from support.submitter_aws import SubmitterAws
 
 UPLOADS = 2_000
