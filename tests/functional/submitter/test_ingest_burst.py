@@ -2,8 +2,9 @@
 at 50 TPS (tests/support/burst.py: moto's S3 and DynamoDB, simulated time and Batch).
 
 The deployed path (S3 -> SQS -> Lambda, at most 10 at once) must make exactly one job per upload
-and lose none. The path it replaced (S3 invoking the Lambda directly) is played beside it: with
-the same burst it sends uploads to the dead-letter queue, which is why the queue is there.
+and lose none. The path it replaced (S3 invoking the Lambda directly) is played beside it: it
+gets through this burst only by Lambda's retries, and a burst three times larger sends uploads
+to its dead-letter queue, which is why the queue is there.
 Figures: printed (`-s`), and in docs/scale.md ("Bursts").
 """
 
@@ -80,6 +81,23 @@ def test_a_burst_through_the_queue_becomes_one_job_per_upload(aws: SubmitterAws)
     assert max(batch.calls.values()) <= 50
     # the whole burst is submitted at about the rate Batch allows (not minutes of retries)
     assert figures.seconds < UPLOADS / 50 * 2
+
+
+@pytest.mark.slow
+def test_the_direct_s3_trigger_survives_the_same_burst_only_by_retrying(aws: SubmitterAws) -> None:
+    # GIVEN the same burst, WHEN S3 invokes the Lambda once per upload (asynchronous invocation)
+    clock = SimClock()
+    burst = upload_burst(aws, clock, UPLOADS)
+    batch = ThrottlingBatch(clock, tps=50)
+    with seeded(15):
+        figures = run_async_path(burst, clock, batch)
+    report(figures, "S3 -> Lambda (asynchronous)")
+
+    # THEN nothing is duplicated and every upload is a job or a dead letter; the figures (in
+    # docs/scale.md) show the cost: Lambda retries and many more throttled Batch calls
+    assert figures.duplicated == 0
+    assert figures.jobs + figures.dead_letters == UPLOADS
+    assert figures.redeliveries > 0
 
 
 # A larger burst, scaled down to stay quick: Batch's rate and the uploads both divided by 5
