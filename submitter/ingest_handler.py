@@ -1,4 +1,5 @@
-"""Lambda entry point for S3 `ObjectCreated` notifications of the jobs bucket."""
+"""Lambda entry point for the jobs bucket's uploads: SQS batches of S3 notifications (the deployed
+path, `submitter.ingest_queue`), or S3 `ObjectCreated` notifications delivered directly."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 
 from submitter.clients import client_config
 from submitter.ingest import handle_event
+from submitter.ingest_queue import handle_batch, is_queue_event
 from submitter.settings import Settings
 
 logger = Logger(service="batchscore-ingest")
@@ -27,5 +29,10 @@ batch = boto3.client("batch", config=client_config("batch-submit"))
 def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     # Not inject_lambda_context: the local runtime calls handlers without a Lambda context.
     logger.append_keys(request_id=getattr(context, "aws_request_id", None))
+    if is_queue_event(event):
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        return handle_batch(
+            event, s3=s3, ddb=ddb, batch=batch, settings=settings, remaining_millis=remaining
+        )
     outcomes = handle_event(event, s3=s3, ddb=ddb, batch=batch, settings=settings)
     return {"outcomes": [vars(outcome) for outcome in outcomes]}

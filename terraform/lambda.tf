@@ -111,12 +111,3 @@ resource "aws_sqs_queue" "dead_letters" {
   sqs_managed_sse_enabled   = true
   tags                      = local.tags
 }
-
-resource "aws_lambda_permission" "ingest_from_s3" {
-  statement_id   = "AllowJobsBucket"
-  action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.this["ingest"].function_name
-  principal      = "s3.amazonaws.com"
-  source_arn     = aws_s3_bucket.this["jobs"].arn
-  source_account = local.account_id
-}

@@ -128,14 +128,15 @@ resource "aws_s3_bucket_policy" "this" {
 resource "aws_s3_bucket_notification" "jobs" {
   bucket = aws_s3_bucket.this["jobs"].id
 
-  lambda_function {
-    lambda_function_arn = aws_lambda_function.this["ingest"].arn
-    events              = ["s3:ObjectCreated:*"]
-    filter_prefix       = "jobs/"
-    filter_suffix       = ".json"
+  # Through the upload queue (ingest_queue.tf): a burst waits there instead of throttling.
+  queue {
+    queue_arn     = aws_sqs_queue.ingest.arn
+    events        = ["s3:ObjectCreated:*"]
+    filter_prefix = "jobs/"
+    filter_suffix = ".json"
   }
 
-  depends_on = [aws_lambda_permission.ingest_from_s3]
+  depends_on = [aws_sqs_queue_policy.ingest]
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -274,3 +274,36 @@ variable "log_retention_days" {
     error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
   }
 }
+
+variable "ingest_max_concurrency" {
+  description = "Most concurrent ingest Lambdas the upload queue starts (its event source mapping's maximum_concurrency). Each submits about 4 jobs a second, and Batch accepts SubmitJob at 50 TPS per account: 10 leaves room for the CLI and other callers (docs/scale.md)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.ingest_max_concurrency >= 2 && var.ingest_max_concurrency <= 1000 && floor(var.ingest_max_concurrency) == var.ingest_max_concurrency
+    error_message = "ingest_max_concurrency must be a whole number from 2 to 1000 (Lambda's range for an SQS event source)."
+  }
+}
+
+variable "ingest_batch_size" {
+  description = "Uploads per ingest Lambda invocation from the upload queue (1-10: more needs a batching window, and a batch must finish inside the 60 s timeout)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.ingest_batch_size >= 1 && var.ingest_batch_size <= 10 && floor(var.ingest_batch_size) == var.ingest_batch_size
+    error_message = "ingest_batch_size must be a whole number from 1 to 10."
+  }
+}
+
+variable "ingest_max_receives" {
+  description = "Receives of an upload's message before the upload queue moves it to the dead-letter queue (its redrive policy's maxReceiveCount)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.ingest_max_receives >= 1 && var.ingest_max_receives <= 1000 && floor(var.ingest_max_receives) == var.ingest_max_receives
+    error_message = "ingest_max_receives must be a whole number from 1 to 1000 (SQS's range for maxReceiveCount)."
+  }
+}

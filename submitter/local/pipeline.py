@@ -4,17 +4,27 @@ the handlers get boto3 clients from their environment)."""
 
 from __future__ import annotations
 
-from submitter import ingest, state_change
+from submitter import ingest_queue, state_change
+from submitter.local import jobs
+from submitter.local.ingest_queue import LocalIngestQueue
 from submitter.local.stack import LocalStack
 from submitter.settings import Settings
 
+# The deployed queue's name is "<name>-ingest" (terraform/ingest_queue.tf).
+INGEST_QUEUE_ARN = f"arn:aws:sqs:{jobs.REGION}:{jobs.ACCOUNT}:batchscore-ingest"
+
 
 def connect_handlers(stack: LocalStack) -> Settings:
-    """Wire `stack.on_upload` and `stack.on_batch_event`; return the deployment's settings."""
+    """Wire `stack.on_upload` and `stack.on_batch_event`; return the deployment's settings.
+    Uploads pass through the ingest queue's shape (SQS batches, redelivery), as deployed."""
     settings = Settings.from_env(stack.env)
     s3, ddb = stack.client("s3"), stack.client("dynamodb")
-    stack.on_upload = lambda event: ingest.handle_event(
-        event, s3=s3, ddb=ddb, batch=stack.batch, settings=settings
+    stack.on_upload = LocalIngestQueue(
+        lambda event: ingest_queue.handle_batch(
+            event, s3=s3, ddb=ddb, batch=stack.batch, settings=settings
+        ),
+        queue_arn=INGEST_QUEUE_ARN,
+        region=jobs.REGION,
     )
     stack.on_batch_event = lambda event: state_change.handle_event(
         event, ddb=ddb, table=settings.table, batch=stack.batch

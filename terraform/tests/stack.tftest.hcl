@@ -237,14 +237,46 @@ run "job_definition_runs_batch_mode_with_shared_retry_rules" {
 run "only_job_configs_trigger_the_ingest_lambda" {
   command = apply
 
+  override_resource {
+    target = aws_sqs_queue.ingest
+    values = { arn = "arn:aws:sqs:eu-west-1:123456789012:batchscore-ingest" }
+  }
+
   assert {
     condition = (
-      length(aws_s3_bucket_notification.jobs.lambda_function) == 1
-      && aws_s3_bucket_notification.jobs.lambda_function[0].filter_prefix == "jobs/"
-      && aws_s3_bucket_notification.jobs.lambda_function[0].filter_suffix == ".json"
-      && aws_s3_bucket_notification.jobs.lambda_function[0].lambda_function_arn == aws_lambda_function.this["ingest"].arn
+      length(aws_s3_bucket_notification.jobs.lambda_function) == 0
+      && length(aws_s3_bucket_notification.jobs.queue) == 1
+      && aws_s3_bucket_notification.jobs.queue[0].filter_prefix == "jobs/"
+      && aws_s3_bucket_notification.jobs.queue[0].filter_suffix == ".json"
+      && aws_s3_bucket_notification.jobs.queue[0].queue_arn == aws_sqs_queue.ingest.arn
     )
-    error_message = "Only jobs/*.json uploads may invoke the ingest Lambda."
+    error_message = "Only jobs/*.json uploads may reach the ingest queue, and S3 must not invoke the Lambda directly."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.ingest.event_source_arn == aws_sqs_queue.ingest.arn
+      && aws_lambda_event_source_mapping.ingest.function_name == aws_lambda_function.this["ingest"].arn
+      && one(aws_lambda_event_source_mapping.ingest.scaling_config).maximum_concurrency == 10
+      && aws_lambda_event_source_mapping.ingest.batch_size == 10
+      && aws_lambda_event_source_mapping.ingest.function_response_types == toset(["ReportBatchItemFailures"])
+    )
+    error_message = "The ingest queue must feed the ingest Lambda in batches of 10, at most 10 at once, reporting failed items."
+  }
+
+  assert {
+    # Lambda developer guide: visibility timeout >= 6 x the function's timeout.
+    condition     = aws_sqs_queue.ingest.visibility_timeout_seconds >= 6 * aws_lambda_function.this["ingest"].timeout
+    error_message = "The ingest queue's visibility timeout must be at least six times the ingest Lambda's timeout."
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_sqs_queue.ingest.redrive_policy).deadLetterTargetArn == aws_sqs_queue.dead_letters.arn
+      && jsondecode(aws_sqs_queue.ingest.redrive_policy).maxReceiveCount == 5
+      && aws_sqs_queue_policy.ingest.queue_url == aws_sqs_queue.ingest.id
+    )
+    error_message = "Uploads that keep failing must move to the dead-letter queue after 5 receives."
   }
 
   assert {

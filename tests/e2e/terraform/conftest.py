@@ -56,9 +56,13 @@ def terraform_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terraf
         endpoint = f"http://127.0.0.1:{port}"
         # moto would try Docker for every submitted Batch job and for the Lambda that S3 notifies
         # (leaking a socket when Docker is missing); its simple backends run nothing. The test
-        # calls the handler and runs the job itself.
+        # calls the handler and runs the job itself. Lambda: the upload queue's event source
+        # mapping makes moto invoke the ingest Lambda (in Docker) for every message it receives,
+        # S3's own s3:TestEvent included.
         requests.post(
-            f"{endpoint}/moto-api/config", json={"batch": {"use_docker": False}}, timeout=10
+            f"{endpoint}/moto-api/config",
+            json={"batch": {"use_docker": False}, "lambda": {"use_docker": False}},
+            timeout=10,
         )
         # The example as the README applies it; the emulator's endpoints and what moto lacks
         # come in one test-only override file (Terraform merges it into the example's blocks).

@@ -20,6 +20,7 @@ from config import env, records, retry
 from config.deployment import DEFAULT_QUEUE_PRIORITIES
 from submitter.cli.entrypoint import app as cli_app
 from submitter.cli.target import terraform_variables
+from submitter.local.ingest_queue import queue_event, queue_message
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -85,12 +86,22 @@ def test_job_definition_runs_batch_mode_with_the_shared_retry_strategy(
 def test_jobs_bucket_triggers_ingest_for_job_configs_only(terraform_stack: TerraformStack):
     s3 = terraform_stack.client("s3")
     bucket = terraform_stack.outputs["jobs_bucket"]
-    (config,) = s3.get_bucket_notification_configuration(Bucket=bucket)[
-        "LambdaFunctionConfigurations"
-    ]
+    notification = s3.get_bucket_notification_configuration(Bucket=bucket)
+    assert "LambdaFunctionConfigurations" not in notification
+    (config,) = notification["QueueConfigurations"]
 
+    # Through the upload queue (terraform/ingest_queue.tf), which feeds the ingest Lambda
     ingest = terraform_stack.outputs["ingest_function_name"]
-    assert config["LambdaFunctionArn"].endswith(f":function:{ingest}")
+    sqs = terraform_stack.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=ingest)["QueueUrl"]  # both are "<name>-ingest"
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert config["QueueArn"] == attributes["QueueArn"]
+    assert int(attributes["VisibilityTimeout"]) == 6 * 60
+    assert json.loads(attributes["RedrivePolicy"])["maxReceiveCount"] == 5
+    (mapping,) = terraform_stack.client("lambda").list_event_source_mappings(
+        EventSourceArn=attributes["QueueArn"]
+    )["EventSourceMappings"]
+    assert mapping["FunctionArn"].endswith(f":function:{ingest}")
     assert config["Events"] == ["s3:ObjectCreated:*"]
     assert {r["Name"].lower(): r["Value"] for r in config["Filter"]["Key"]["FilterRules"]} == {
         "prefix": "jobs/",
@@ -270,8 +281,8 @@ def test_pipeline_runs_on_what_terraform_created(
         monkeypatch.setenv(name, value)
     ingest = cold_start("submitter.ingest_handler")  # its clients are made at import
 
-    # WHEN S3's notification reaches the handler
-    event = s3_put_event(
+    # WHEN S3's notification reaches the handler through the upload queue
+    notification = s3_put_event(
         key,
         put.get("VersionId"),
         terraform_stack.outputs["jobs_bucket"],
@@ -281,7 +292,15 @@ def test_pipeline_runs_on_what_terraform_created(
         configuration_id="e2e",
         event_time="2026-01-01T00:00:00.000Z",
     )
-    ingest.handler(event, lambda_context(terraform_stack.outputs["ingest_function_name"]))
+    event = queue_event(
+        [
+            queue_message(
+                notification, queue_arn=f"arn:aws:sqs:{REGION}:000000000000:q", region=REGION
+            )
+        ]
+    )
+    answer = ingest.handler(event, lambda_context(terraform_stack.outputs["ingest_function_name"]))
+    assert answer == {"batchItemFailures": []}
 
     # THEN the job is recorded and submitted to the high queue
     ddb = terraform_stack.client("dynamodb")

@@ -156,6 +156,26 @@ def test_what_lambda_does_with_the_functions_roles_is_allowed(stack: TerraformSt
         assert refused(documents, need) == [], name
 
 
+def test_the_upload_queue_can_feed_the_ingest_lambda(stack: TerraformStack):
+    """The event source mapping polls the upload queue as the function's role (Lambda developer
+    guide, "Lambda execution role permissions" for SQS: ReceiveMessage, DeleteMessage,
+    GetQueueAttributes); S3 may send to the queue, for the jobs bucket only."""
+    configuration = function(stack, "ingest")
+    sqs = stack.client("sqs")
+    url = sqs.get_queue_url(QueueName=configuration["FunctionName"])["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    queue = attributes["QueueArn"]
+    documents = stack.role_policies(configuration["Role"])
+    need = {(action, queue) for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage")}
+    need.add(("sqs:GetQueueAttributes", queue))
+    assert refused(documents, need) == []
+    (statement,) = json.loads(attributes["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert statement["Action"] in ("sqs:SendMessage", ["sqs:SendMessage"])
+    bucket_arn = f"arn:aws:s3:::{stack.outputs['jobs_bucket']}"
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == bucket_arn
+
+
 # ---------------------------------------------------------------------------------------------
 # The job
 # ---------------------------------------------------------------------------------------------
