@@ -133,13 +133,14 @@ def _headline(
         states = ", ".join(f"{env.name} is {env.state}/{env.status}" for env in environments)
         return f"no compute environment of its queue can run jobs: {states or 'it has none'}"
     if not any(env.holds(vcpus, memory) for env in usable):
-        biggest = max(usable, key=lambda env: (env.largest.vcpus, env.largest.memory_mib))
-        limit = min(biggest.largest.vcpus, biggest.max_vcpus)
+        biggest = max(usable, key=lambda env: min(env.largest.vcpus, env.max_vcpus))
         about = "about " if biggest.largest.approximate else ""
         return (
-            f"too big for its compute environments: it asks for {vcpus:g} vCPU / {memory} MiB, "
-            f"the most any allows is {about}{limit:g} vCPU / {biggest.largest.memory_mib} MiB "
-            f"({biggest.name}); it will wait until cancelled"
+            f"too big for its compute environments: it asks for {vcpus:g} vCPU / {memory} MiB; "
+            f"the most any allows is {min(biggest.largest.vcpus, biggest.max_vcpus):g} vCPU "
+            f"({biggest.name}: maxvCpus {biggest.max_vcpus:g}, largest instance {about}"
+            f"{biggest.largest.vcpus:g} vCPU / {biggest.largest.memory_mib} MiB); "
+            "it will wait until cancelled"
         )
     if job.get("status") in ("SUBMITTED", "PENDING"):
         return f"Batch has not made it RUNNABLE yet ({job['status']}: dependencies or a burst)"
