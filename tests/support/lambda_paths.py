@@ -119,6 +119,8 @@ def state_paths(aws: SubmitterAws) -> list[Call]:
     event = load_event("batch-array-parent-failed.json")
     event["detail"]["jobId"] = array.batch_job_id
     event["detail"]["parameters"] = {"job_id": array.job_id}
+    # the queue it was submitted to (default priority), whose compute environments the cost reads
+    event["detail"]["jobQueue"] = aws.settings.queue_for_priority("normal")
     with recording(aws.ddb, aws.batch) as calls:
         state_change.handle_event(copy.deepcopy(event), ddb=aws.ddb, table=table, batch=aws.batch)
         costed = after_state_change(
