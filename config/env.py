@@ -34,3 +34,5 @@ SUBMIT_LEASE_SECONDS = "BATCHSCORE_SUBMIT_LEASE_SECONDS"  # > the ingest Lambda'
 REJECTED_PREFIX = (
     "BATCHSCORE_REJECTED_PREFIX"  # where rejected configs are copied (default rejected/)
 )
+# JSON merged over config/pricing.py's table (Terraform's `prices`); unset: the table as it is
+PRICES = "BATCHSCORE_PRICES"

@@ -12,8 +12,10 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from config import env
-from submitter import reconcile
+from config.pricing import load_prices
+from submitter import job_cost, job_metrics, reconcile
 from submitter.clients import client_config
+from submitter.finished import after_state_change
 from submitter.state_change import handle_event
 
 logger = Logger(service="batchscore-state")
@@ -23,6 +25,8 @@ table = os.environ[env.TABLE_NAME]
 ddb = boto3.client("dynamodb", config=client_config("dynamodb"))
 # Read-only calls (DescribeJobs, ListJobs): botocore may retry.
 batch = boto3.client("batch", config=client_config("batch"))
+prices = load_prices(os.environ.get(env.PRICES))
+environments = job_cost.EnvironmentCache()  # a warm Lambda asks for each queue's every 5 min
 
 
 def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
@@ -35,4 +39,8 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         return {"reconciled": findings}
     change = handle_event(event, ddb=ddb, table=table, batch=batch)
     logger.info("state change", extra={"change": vars(change) if change else None})
+    after_state_change(
+        event, ddb=ddb, table=table, batch=batch, prices=prices, cache=environments,
+        publish=job_metrics.publish,
+    )  # fmt: skip
     return {"change": vars(change) if change else None}

@@ -243,6 +243,14 @@ data "aws_iam_policy_document" "state" {
   }
 
   statement {
+    sid = "CostFinishedJobs"
+    # A finished job's cost: which compute environment (FARGATE or FARGATE_SPOT, EC2 or SPOT)
+    # ran each attempt (submitter/job_cost.py). Neither action has a resource type: "*".
+    actions   = ["batch:DescribeJobQueues", "batch:DescribeComputeEnvironments"]
+    resources = ["*"]
+  }
+
+  statement {
     sid       = "DeadLetters"
     actions   = ["sqs:SendMessage"]
     resources = [aws_sqs_queue.dead_letters.arn]

@@ -40,6 +40,7 @@ locals {
     # propagate_tags: the definition's tags (the provider's default_tags included) go on every
     # job's tasks beside the config's, and Batch fails a job with more than 50 in all.
     BATCHSCORE_JOB_DEFINITION_TAG_COUNT = tostring(length(aws_batch_job_definition.this.tags_all))
+    BATCHSCORE_PRICES                   = var.prices # the job-cost table's overrides (config/pricing.py)
   }
   lease_margin_seconds = 10
 }

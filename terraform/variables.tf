@@ -307,3 +307,63 @@ variable "ingest_max_receives" {
     error_message = "ingest_max_receives must be a whole number from 1 to 1000 (SQS's range for maxReceiveCount)."
   }
 }
+
+# ---------------------------------------------------------------------------------------------
+# Operations: cost, metrics, alarms, dashboard (issue 14, branch ops-cost)
+# ---------------------------------------------------------------------------------------------
+
+variable "prices" {
+  description = "JSON merged over the job-cost price table in config/pricing.py (its keys: fargate, fargate_spot, ec2_vcpu_hour, ec2_spot_ratio, ...), e.g. your region's or your discount's rates; empty: the table as it is."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.prices == "" || can(keys(jsondecode(var.prices)))
+    error_message = "prices must be empty or a JSON object."
+  }
+}
+
+variable "alarms_enabled" {
+  description = "Create CloudWatch alarms (dead letters, FAILED jobs, jobs queued too long) that notify the notifications topic; off: none exist and nothing is billed."
+  type        = bool
+  default     = false
+}
+
+variable "alarm_failed_jobs" {
+  description = "The FAILED-jobs alarm of a queue goes off when this many of its jobs fail within alarm_period_seconds."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.alarm_failed_jobs >= 1
+    error_message = "alarm_failed_jobs must be at least 1."
+  }
+}
+
+variable "alarm_queued_seconds" {
+  description = "The queued-too-long alarm of a queue goes off when a job of it waited longer than this between submission and start (reported when the job finishes)."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.alarm_queued_seconds >= 60
+    error_message = "alarm_queued_seconds must be at least 60."
+  }
+}
+
+variable "alarm_period_seconds" {
+  description = "The period the alarms evaluate (CloudWatch: 10, 30 or a multiple of 60)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = contains([10, 30], var.alarm_period_seconds) || (var.alarm_period_seconds >= 60 && var.alarm_period_seconds % 60 == 0)
+    error_message = "alarm_period_seconds must be 10, 30 or a multiple of 60."
+  }
+}
+
+variable "dashboard_enabled" {
+  description = "Create a CloudWatch dashboard of the jobs' metrics (finished by status, cost, duration, rows, time queued, dead letters); off: none exists."
+  type        = bool
+  default     = false
+}

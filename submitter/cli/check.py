@@ -10,6 +10,7 @@ import typer
 from config import env
 from config.deployment import queue_names
 from config.parsing import parse_config, read_config_file
+from submitter.cli.check_cost import cost_line, estimated_cost
 from submitter.cli.errors import ExitCode, require_extra
 from submitter.cli.options import AsJson, emit
 from submitter.cli.score import JOB_MODULES
@@ -28,8 +29,11 @@ def check(
 ) -> None:
     """Load the model, read the input's schema and a sample, score the sample, print the plan:
     exit 0 when the job would run, 2 with one line per problem."""
-    report = run_check(read_config_file(config_file), queue_names(queues))
-    emit(report.as_dict(), as_json, describe(report, str(config_file)))
+    raw = read_config_file(config_file)
+    report = run_check(raw, queue_names(queues))
+    cost = estimated_cost(parse_config(raw, queues=queue_names(queues)), report)
+    text = describe(report, str(config_file)) + (f"\n{cost_line(cost)}" if cost else "")
+    emit(report.as_dict() | {"estimated_cost": cost}, as_json, text)
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.INVALID)
 
 

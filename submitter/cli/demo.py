@@ -26,6 +26,7 @@ from config.records import get_record
 from config.retry import EXIT_TRANSIENT
 from config.status import JobStatus
 from submitter.batch import job_name
+from submitter.cli.demo_cost import show_costs
 from submitter.cli.submit import upload_config
 from submitter.cli.views import jobs_table, plain, status_text
 from submitter.local.pipeline import connect_handlers
@@ -200,6 +201,7 @@ def run_demo(console: Console | None = None, *, rows: int = 20_000, timeout: flo
         console.print(summary_table(jobs, records))
         show_predictions(console, s3, records.get(jobs[0].job_id or ""))
         ok = check(console, s3, stack.names.jobs_bucket, jobs, records, settings.rejected_prefix)
+        show_costs(console, ddb, settings.table, [job.job_id for job in jobs])
     finally:
         with console.status("stopping the local stack..."):
             stack.stop()

@@ -11,6 +11,7 @@ from config.status import JobStatus
 from submitter.cli.options import AsJson, JobId, Local, TerraformDir
 from submitter.cli.target import Target, find_record, resolve
 from submitter.cli.views import console, job_view, jobs_table, public
+from submitter.cli.waiting import cost_view, waiting_view, why_waiting
 
 
 def status(
@@ -30,10 +31,15 @@ def status(
     record = find_record(target, job_id)
     if refresh and not JobStatus(record["status"]).is_terminal and record.get("batch_job_id"):
         record = _refreshed(target, record)
+    waiting = why_waiting(target, record)
     if as_json:
-        typer.echo(json.dumps(public(record), indent=2, default=str))
+        typer.echo(json.dumps(public(record, waiting=waiting), indent=2, default=str))
     else:
         console.print(job_view(record))
+        if record.get("cost"):
+            console.print(cost_view(record["cost"]))
+        if waiting:
+            console.print(waiting_view(waiting))
 
 
 def _refreshed(target: Target, record: dict[str, Any]) -> dict[str, Any]:

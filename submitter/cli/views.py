@@ -23,8 +23,10 @@ STATUS_STYLE = {
 HIDDEN = frozenset({"config", "expires_at"})
 
 
-def public(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in sorted(record.items()) if k not in HIDDEN}
+def public(record: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """The record for `--json`, with `extra` keys (e.g. `waiting`) when not None."""
+    shown = {k: v for k, v in sorted(record.items()) if k not in HIDDEN}
+    return shown | {k: v for k, v in extra.items() if v is not None}
 
 
 def status_text(status: str) -> Text:

@@ -118,6 +118,7 @@ class LocalBatch:
     ) -> None:
         self.exceptions = type("Exceptions", (), {"ClientException": ClientException})
         self._queues = {queue.name: queue for queue in (queues or default_queues())}
+        self._environment_states: dict[str, tuple[str, str]] = {}
         self._definitions: dict[str, list[JobDefinition]] = {}
         for definition in job_definitions or [jobs.default_job_definition()]:
             self._definitions.setdefault(definition.name, []).append(definition)
@@ -294,6 +295,33 @@ class LocalBatch:
             else list(self._queues.values())
         )
         return {"jobQueues": [queue.describe() for queue in queues], **OK}
+
+    def describe_compute_environments(
+        self, *, computeEnvironments: list[str] | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """The queues' compute environments (one host: each allows up to `max_vcpus`); an
+        unknown name or ARN is left out, as Batch does."""
+        with self._lock:
+            known = {
+                name: self._environment_states.get(name, ("ENABLED", "VALID"))
+                for queue in self._queues.values()
+                for name in queue.compute_environments
+            }
+            wanted = [jobs.name_from_arn(ref) for ref in computeEnvironments or list(known)]
+            found = [
+                jobs.ComputeEnvironment(name, self.max_vcpus, *known[name]).describe()
+                for name in dict.fromkeys(wanted)
+                if name in known
+            ]
+        return {"computeEnvironments": found, **OK}
+
+    def set_compute_environment_state(
+        self, name: str, *, state: str = "ENABLED", status: str = "VALID"
+    ) -> None:
+        """Disable a local environment or mark it INVALID (what an operator or a bad setting
+        does on AWS), for `batchscore status` to explain."""
+        with self._lock:
+            self._environment_states[name] = (state, status)
 
     def describe_job_definitions(
         self,

@@ -88,6 +88,51 @@ class JobQueue:
         }
 
 
+def ecs_cluster(compute_environment: str) -> str:
+    """The ECS cluster Batch would create for a compute environment (`AWSBatch-<name>-<id>`)."""
+    return f"AWSBatch-{compute_environment}-local"
+
+
+def task_arn(compute_environment: str) -> str:
+    """A new-format ECS task ARN in the environment's cluster, as Batch gives each attempt."""
+    return (
+        f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{ecs_cluster(compute_environment)}/{uuid.uuid4().hex}"
+    )
+
+
+@dataclass(frozen=True)
+class ComputeEnvironment:
+    """A local compute environment: the one host, under the deployment's environment names
+    (`on-demand` is EC2, `spot` is SPOT), so DescribeComputeEnvironments answers as on AWS."""
+
+    name: str
+    max_vcpus: float
+    state: str = "ENABLED"
+    status: str = "VALID"
+
+    @property
+    def arn(self) -> str:
+        return arn("compute-environment", self.name)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "computeEnvironmentName": self.name,
+            "computeEnvironmentArn": self.arn,
+            "ecsClusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{ecs_cluster(self.name)}",
+            "type": "MANAGED",
+            "state": self.state,
+            "status": self.status,
+            "statusReason": "ComputeEnvironment Healthy" if self.status == "VALID" else None,
+            "computeResources": {
+                "type": "SPOT" if "spot" in self.name else "EC2",
+                "minvCpus": 0,
+                "maxvCpus": int(self.max_vcpus),
+                "instanceTypes": ["optimal"],
+            },
+            "tags": {},
+        }
+
+
 @dataclass(frozen=True)
 class JobDefinition:
     name: str
@@ -192,9 +237,12 @@ class Attempt:
     exit_code: int | None = None
     reason: str | None = None
     status_reason: str | None = None
+    task_arn: str | None = None  # the ECS task that ran it: its cluster names its environment
 
     def describe(self) -> dict[str, Any]:
         container: dict[str, Any] = {"logStreamName": self.log_stream}
+        if self.task_arn:
+            container["taskArn"] = self.task_arn
         if self.exit_code is not None:
             container["exitCode"] = self.exit_code
         if self.reason:

@@ -4,7 +4,13 @@ the handlers get boto3 clients from their environment)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from config import env
+from config.pricing import load_prices
 from submitter import ingest_queue, state_change
+from submitter.finished import after_state_change
+from submitter.job_cost import EnvironmentCache
 from submitter.local import jobs
 from submitter.local.ingest_queue import LocalIngestQueue
 from submitter.local.stack import LocalStack
@@ -26,7 +32,15 @@ def connect_handlers(stack: LocalStack) -> Settings:
         queue_arn=INGEST_QUEUE_ARN,
         region=jobs.REGION,
     )
-    stack.on_batch_event = lambda event: state_change.handle_event(
-        event, ddb=ddb, table=settings.table, batch=stack.batch
-    )
+    prices, environments = load_prices(stack.env.get(env.PRICES)), EnvironmentCache()
+
+    def on_batch_event(event: dict[str, Any]) -> None:
+        state_change.handle_event(event, ddb=ddb, table=settings.table, batch=stack.batch)
+        # The job's cost, as the state Lambda records it (no metrics: no CloudWatch here).
+        after_state_change(
+            event, ddb=ddb, table=settings.table, batch=stack.batch, prices=prices,
+            cache=environments,
+        )  # fmt: skip
+
+    stack.on_batch_event = on_batch_event
     return settings

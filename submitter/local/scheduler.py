@@ -197,7 +197,12 @@ class Scheduler:
     def _start(self, job: Job) -> None:
         self._set_status(job, STARTING)
         number = len(job.attempts) + 1
-        attempt = Attempt(started_at=jobs.now_ms(), log_stream=job.new_log_stream())
+        attempt = Attempt(
+            started_at=jobs.now_ms(),
+            log_stream=job.new_log_stream(),
+            # One host: every attempt runs "on" its queue's first compute environment.
+            task_arn=jobs.task_arn(job.queue.compute_environments[0]),
+        )
         path = jobs.log_file(self.log_dir, attempt.log_stream)
         path.parent.mkdir(parents=True, exist_ok=True)
         log = path.open("ab")

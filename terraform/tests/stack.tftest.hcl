@@ -309,7 +309,7 @@ run "iam_is_scoped_to_this_stack" {
   assert {
     condition = alltrue([
       for doc in [data.aws_iam_policy_document.ingest, data.aws_iam_policy_document.state, data.aws_iam_policy_document.job] :
-      alltrue([for s in doc.statement : !contains(tolist(s.resources), "*") || length(setsubtract(s.actions, ["batch:DescribeJobs", "batch:ListJobs"])) == 0])
+      alltrue([for s in doc.statement : !contains(tolist(s.resources), "*") || length(setsubtract(s.actions, ["batch:DescribeJobs", "batch:ListJobs", "batch:DescribeJobQueues", "batch:DescribeComputeEnvironments"])) == 0])
     ])
     error_message = "Neither the Lambdas nor the job may hold a \"*\" resource (but for Batch reads that have no resource type)."
   }

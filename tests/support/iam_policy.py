@@ -8,6 +8,7 @@ S3 objects `arn:aws:s3:::bucket/key` and buckets `arn:aws:s3:::bucket`; DynamoDB
 definition (AWS documents both forms of the definition's ARN, with and without its revision, so
 both must be granted), `TerminateJob`/`CancelJob`/`TagResource` on the job; Logs on the log
 stream. Actions without a resource type (`batch:ListJobs`, `batch:DescribeJobs`,
+`batch:DescribeJobQueues`, `batch:DescribeComputeEnvironments`,
 `ecr:GetAuthorizationToken`) are checked against "*": only a `"*"` resource grants them.
 
 `allowed(documents, action, resource)`: an explicit Deny wins, else some Allow must match;
@@ -56,6 +57,7 @@ BUCKET_LEVEL = {"s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipar
 BUCKET_LEVEL |= {"s3:GetBucketLocation", "s3:CreateBucket"}
 UNSCOPED = {"batch:ListJobs", "batch:DescribeJobs", "batch:DescribeJobQueues"}
 UNSCOPED |= {"batch:DescribeJobDefinitions", "ecr:GetAuthorizationToken"}
+UNSCOPED |= {"batch:DescribeComputeEnvironments"}  # no resource type either (a job's cost)
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
     "Update": "UpdateItem",

@@ -11,7 +11,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from config.pricing import load_prices
 from submitter import job_actions, reconcile, state_change
+from submitter.finished import after_state_change
 from support.aws_errors import Crash
 from support.events import load_event, s3_event
 from support.iam_policy import Call
@@ -109,15 +111,23 @@ def ingest_paths(aws: SubmitterAws, other_clients: Callable[[str], Any]) -> list
 
 
 def state_paths(aws: SubmitterAws) -> list[Call]:
-    """A reconciler run over an open record, and an array parent's FAILED arriving first."""
+    """A reconciler run over an open record, and an array parent's FAILED arriving first, then
+    costed (its queue's compute environments, its children described)."""
     table = aws.settings.table
     version = aws.upload("jobs/array.json", config(aws, name="array", shards=2))
     [array] = aws.ingest(s3_event(("jobs/array.json", version), bucket=aws.jobs_bucket))
     event = load_event("batch-array-parent-failed.json")
     event["detail"]["jobId"] = array.batch_job_id
     event["detail"]["parameters"] = {"job_id": array.job_id}
+    # the queue it was submitted to (default priority), whose compute environments the cost reads
+    event["detail"]["jobQueue"] = aws.settings.queue_for_priority("normal")
     with recording(aws.ddb, aws.batch) as calls:
         state_change.handle_event(copy.deepcopy(event), ddb=aws.ddb, table=table, batch=aws.batch)
+        costed = after_state_change(
+            copy.deepcopy(event), ddb=aws.ddb, table=table, batch=aws.batch,
+            prices=load_prices(None),
+        )  # fmt: skip
+    assert costed is not None, "the path reaches the cost write"
     version = aws.upload("jobs/open.json", config(aws, name="open"))
     aws.ingest(s3_event(("jobs/open.json", version), bucket=aws.jobs_bucket))
     with recording(aws.ddb, aws.batch) as more:

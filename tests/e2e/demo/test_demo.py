@@ -41,3 +41,9 @@ def test_demo_shows_every_expected_outcome(tmp_path: Path) -> None:
         assert line in output, line
     assert "NOT " not in output
     assert "proba_1" in output  # a few predictions were shown
+    # ... and it ends with each job's cost, recorded by the state-change handler for every job
+    # that reached Batch (the REJECTED one never did)
+    costs = output[output.index("cost of each job (estimated)") :]
+    assert "not recorded" not in costs
+    assert "never ran" in costs
+    assert "total" in costs

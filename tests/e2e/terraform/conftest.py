@@ -67,7 +67,9 @@ def terraform_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terraf
         # The example as the README applies it; the emulator's endpoints and what moto lacks
         # come in one test-only override file (Terraform merges it into the example's blocks).
         endpoints = "\n".join(f'    {service} = "{endpoint}"' for service in SERVICES)
-        module = module_override(prepare_account(TerraformStack(endpoint, {})))
+        # Alarms and dashboard on (off by default): applied too (test_terraform_monitoring.py).
+        monitoring = {"alarms_enabled": True, "dashboard_enabled": True}
+        module = module_override(prepare_account(TerraformStack(endpoint, {})) | monitoring)
         (workdir / "e2e_override.tf").write_text(
             PROVIDER_OVERRIDE.format(region=REGION, endpoints=endpoints) + module
         )

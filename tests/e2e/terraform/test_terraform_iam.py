@@ -101,7 +101,11 @@ def required(calls: list[Call], arns: Arns) -> set[ConditionalNeed]:
             {"s3:GetObjectVersion", "s3:PutObject", "dynamodb:PutItem", "batch:SubmitJob"}
             | {"batch:TagResource", "batch:ListJobs", "batch:TerminateJob"},
         ),
-        ("state", {"dynamodb:Query", "dynamodb:UpdateItem", "batch:DescribeJobs"}),
+        (
+            "state",
+            {"dynamodb:Query", "dynamodb:UpdateItem", "batch:DescribeJobs"}
+            | {"batch:DescribeJobQueues", "batch:DescribeComputeEnvironments"},
+        ),
     ],
 )
 def test_every_call_of_the_lambda_is_allowed_on_its_resources(
@@ -340,7 +344,7 @@ def test_every_variable_the_code_reads_is_set_where_it_runs(stack: TerraformStac
     # The scan finds what each reads (else it would prove nothing).
     assert {env.TABLE_NAME, env.JOBS_BUCKET, env.LOG_GROUP, env.QUEUES} <= read["cli"]
     assert {env.JOB_DEFINITION, env.WRITE_BUCKETS, env.SUBMIT_LEASE_SECONDS} <= read["ingest"]
-    assert read["state"] == {env.TABLE_NAME}
+    assert read["state"] == {env.TABLE_NAME, env.PRICES}
     # The container applies the deployment's bucket rules too (docs/security.md, hole 5).
     assert {env.TABLE_NAME, env.ALLOWED_BUCKETS, env.WRITE_BUCKETS} <= read["job"]
     where = {"cli": cli, "ingest": ingest, "state": state, "job": job}

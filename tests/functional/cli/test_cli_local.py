@@ -120,6 +120,13 @@ def test_cancel_a_job_that_cannot_be_placed(cli, stack, tmp_path) -> None:
         if code == 0 and json.loads(output).get("batch_job_id"):
             break
         stack.batch.wait([], timeout=0.1)
+    # `status` says why it waits: the local environments allow 2 vCPUs (their maxvCpus)
+    waiting = last_json_document(output)["waiting"]
+    assert waiting["headline"].startswith("too big for its compute environments")
+    assert "asks for 64 vCPU" in waiting["headline"]
+    assert waiting["batch_status"] in ("SUBMITTED", "PENDING", "RUNNABLE")
+    code, output = invoke(cli, "status", job_id)
+    assert "why it is not running: too big" in output
     code, output = invoke(cli, "cancel", job_id)
     assert (code, output.strip()) == (0, f"{job_id}: cancelled")
     code, output = invoke(cli, "status", job_id, "--json")

@@ -79,7 +79,12 @@ def allowed(statements: list[dict[str, Any]], need: Need) -> bool:
             lambda aws: ingest_paths(aws, boto3.client),
             {"batch:SubmitJob", "batch:ListJobs", "batch:TerminateJob", "s3:PutObject"},
         ),
-        ("state", state_paths, {"dynamodb:Query", "batch:DescribeJobs", "batch:ListJobs"}),
+        (
+            "state",
+            state_paths,
+            {"dynamodb:Query", "batch:DescribeJobs", "batch:ListJobs"}
+            | {"batch:DescribeJobQueues", "batch:DescribeComputeEnvironments"},
+        ),
     ],
 )
 def test_every_call_of_the_lambda_is_allowed_by_its_policy(

@@ -85,3 +85,21 @@ def test_untrusted_types_are_listed_with_the_line_to_paste(tmp_path: Path) -> No
     lines = out.splitlines()
     assert any(": model.trusted_types: " in line for line in lines)
     assert lines[-1].split("are trusted): ")[1].startswith('"trusted_types": ["sklearn.')
+
+
+def test_the_plan_carries_a_cost_estimate_on_the_priority_s_first_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BATCHSCORE_PLATFORM", "FARGATE")
+    config = write(tmp_path, jobdata.table(5_000))
+    code, out = check(str(config), "--json")
+    assert code == 0, out
+    report = json.loads(out)
+    cost = report["estimated_cost"]
+    seconds = report["plan"]["seconds_per_shard"]
+    assert cost["attempts"] == report["plan"]["shards"] == 1
+    assert cost["vcpu_seconds"] == pytest.approx(seconds, abs=1e-3)  # 1 vCPU by default
+    assert "FARGATE_SPOT" in cost["basis"]  # `normal` prefers spot
+    assert cost["spot_usd"] == cost["usd"] > 0  # Fargate's one-minute minimum at least
+    code, out = check(str(config))
+    assert "estimated cost: $" in out

@@ -1,0 +1,203 @@
+# Monitoring (monitoring.tf) and the notifications topic it alarms to: off costs nothing; on, every
+# alarm notifies the topic, whose key lets CloudWatch alarms use it. The same mock provider as
+# stack.tftest.hcl (a test file's mocks are its own).
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{}" }
+  }
+  # Arguments that take an ARN are validated even against a mock: give the ARNs their shape.
+  mock_resource "aws_iam_instance_profile" {
+    defaults = { arn = "arn:aws:iam::123456789012:instance-profile/batchscore-instance" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/batchscore-role" }
+  }
+  mock_resource "aws_batch_job_definition" {
+    defaults = {
+      arn        = "arn:aws:batch:eu-west-1:123456789012:job-definition/batchscore-score:1"
+      arn_prefix = "arn:aws:batch:eu-west-1:123456789012:job-definition/batchscore-score"
+    }
+  }
+  mock_resource "aws_lambda_function" {
+    defaults = { arn = "arn:aws:lambda:eu-west-1:123456789012:function:batchscore" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = { arn = "arn:aws:sqs:eu-west-1:123456789012:batchscore-dead-letters" }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = { arn = "arn:aws:s3:::batchscore-bucket" }
+  }
+  mock_resource "aws_dynamodb_table" {
+    defaults = { arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/batchscore-jobs" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:batchscore" }
+  }
+  mock_resource "aws_cloudwatch_event_rule" {
+    defaults = { arn = "arn:aws:events:eu-west-1:123456789012:rule/batchscore-job-state" }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:eu-west-1:123456789012:batchscore-notifications" }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:eu-west-1:123456789012:key/0f0e0d0c-0b0a-0908-0706-050403020100" }
+  }
+  mock_resource "aws_ecr_repository" {
+    defaults = {
+      arn            = "arn:aws:ecr:eu-west-1:123456789012:repository/batchscore-job"
+      repository_url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/batchscore-job"
+    }
+  }
+}
+
+# Distinct ARNs where the tests compare which one goes where.
+override_resource {
+  target = aws_batch_compute_environment.this["on_demand"]
+  values = { arn = "arn:aws:batch:eu-west-1:123456789012:compute-environment/batchscore-on-demand-1" }
+}
+
+override_resource {
+  target = aws_batch_compute_environment.this["spot"]
+  values = { arn = "arn:aws:batch:eu-west-1:123456789012:compute-environment/batchscore-spot-1" }
+}
+
+override_resource {
+  target = aws_batch_job_queue.this["high"]
+  values = { arn = "arn:aws:batch:eu-west-1:123456789012:job-queue/batchscore-high" }
+}
+
+override_resource {
+  target = aws_batch_job_queue.this["normal"]
+  values = { arn = "arn:aws:batch:eu-west-1:123456789012:job-queue/batchscore-normal" }
+}
+
+override_resource {
+  target = aws_batch_job_queue.this["low"]
+  values = { arn = "arn:aws:batch:eu-west-1:123456789012:job-queue/batchscore-low" }
+}
+
+variables {
+  subnet_ids = ["subnet-0123456789abcdef0"]
+  vpc_id     = "vpc-0123456789abcdef0"
+}
+
+run "monitoring_is_off_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.dead_letters) == 0 && length(aws_cloudwatch_metric_alarm.failed_jobs) == 0 && length(aws_cloudwatch_metric_alarm.queued_too_long) == 0 && length(aws_cloudwatch_dashboard.jobs) == 0
+    error_message = "No alarm and no dashboard unless asked for: off costs nothing."
+  }
+}
+
+run "alarms_notify_the_topic" {
+  command = apply
+
+  variables {
+    alarms_enabled       = true
+    alarm_failed_jobs    = 3
+    alarm_queued_seconds = 1800
+  }
+
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.dead_letters) == 1 && keys(aws_cloudwatch_metric_alarm.failed_jobs) == ["high", "low", "normal"] && keys(aws_cloudwatch_metric_alarm.queued_too_long) == ["high", "low", "normal"]
+    error_message = "One dead-letter alarm, and a FAILED and a queued-too-long alarm per queue."
+  }
+
+  assert {
+    condition = alltrue(concat(
+      [for alarm in aws_cloudwatch_metric_alarm.failed_jobs : alarm.alarm_actions == toset([aws_sns_topic.notifications.arn])],
+      [for alarm in aws_cloudwatch_metric_alarm.queued_too_long : alarm.alarm_actions == toset([aws_sns_topic.notifications.arn])],
+      [aws_cloudwatch_metric_alarm.dead_letters[0].alarm_actions == toset([aws_sns_topic.notifications.arn])],
+    ))
+    error_message = "Every alarm notifies the notifications topic."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.dead_letters[0].namespace == "AWS/SQS" && aws_cloudwatch_metric_alarm.dead_letters[0].metric_name == "ApproximateNumberOfMessagesVisible" && aws_cloudwatch_metric_alarm.dead_letters[0].dimensions["QueueName"] == aws_sqs_queue.dead_letters.name && aws_cloudwatch_metric_alarm.dead_letters[0].threshold == 0 && aws_cloudwatch_metric_alarm.dead_letters[0].comparison_operator == "GreaterThanThreshold"
+    error_message = "The dead-letter alarm goes off on one message in this stack's dead-letter queue."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.failed_jobs["high"].namespace == "batchscore" && aws_cloudwatch_metric_alarm.failed_jobs["high"].metric_name == "JobsFinished" && aws_cloudwatch_metric_alarm.failed_jobs["high"].dimensions["status"] == "FAILED" && aws_cloudwatch_metric_alarm.failed_jobs["high"].dimensions["queue"] == aws_batch_job_queue.this["high"].name && aws_cloudwatch_metric_alarm.failed_jobs["high"].dimensions["service"] == "batchscore-state" && length(aws_cloudwatch_metric_alarm.failed_jobs["high"].dimensions) == 3 && aws_cloudwatch_metric_alarm.failed_jobs["high"].threshold == 3 && aws_cloudwatch_metric_alarm.failed_jobs["high"].statistic == "Sum"
+    error_message = "The FAILED alarm watches the state Lambda's JobsFinished metric with every dimension it is published with (status, queue name, service), at the threshold given."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.queued_too_long["low"].metric_name == "QueuedSeconds" && aws_cloudwatch_metric_alarm.queued_too_long["low"].threshold == 1800 && aws_cloudwatch_metric_alarm.queued_too_long["low"].statistic == "Maximum"
+    error_message = "The queued-too-long alarm compares the longest wait with alarm_queued_seconds."
+  }
+
+  assert {
+    condition     = aws_lambda_function.this["state"].environment[0].variables["POWERTOOLS_SERVICE_NAME"] == "batchscore-state"
+    error_message = "The alarms' service dimension is the state function's POWERTOOLS_SERVICE_NAME."
+  }
+}
+
+run "the_topic_key_lets_cloudwatch_alarms_publish" {
+  command = apply
+
+  assert {
+    condition     = aws_sns_topic.notifications.kms_master_key_id == aws_kms_key.notifications.arn && aws_kms_key.notifications.enable_key_rotation
+    error_message = "The topic is encrypted with its own customer-managed key (alarms cannot use alias/aws/sns), rotated."
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in data.aws_iam_policy_document.notifications_key.statement :
+      contains(flatten([for p in statement.principals : p.identifiers]), "cloudwatch.amazonaws.com") && contains(statement.actions, "kms:Decrypt") && contains(statement.actions, "kms:GenerateDataKey*")
+    ])
+    error_message = "The key policy allows cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*."
+  }
+}
+
+run "the_dashboard_shows_every_queue" {
+  command = apply
+
+  variables {
+    dashboard_enabled = true
+  }
+
+  assert {
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.jobs[0].dashboard_body).widgets) == 6
+    error_message = "Five job-metric widgets and the dead letters."
+  }
+
+  assert {
+    condition     = length(jsondecode(aws_cloudwatch_dashboard.jobs[0].dashboard_body).widgets[0].properties.metrics) == 6
+    error_message = "Jobs finished: SUCCEEDED and FAILED for each of the three queues."
+  }
+}
+
+run "the_price_table_reaches_the_lambdas" {
+  command = apply
+
+  variables {
+    prices = "{\"ec2_spot_ratio\": 0.3}"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this["state"].environment[0].variables["BATCHSCORE_PRICES"] == "{\"ec2_spot_ratio\": 0.3}"
+    error_message = "var.prices is the state Lambda's BATCHSCORE_PRICES."
+  }
+}
+
+run "prices_must_be_a_json_object" {
+  command = plan
+
+  variables {
+    prices = "cheap"
+  }
+
+  expect_failures = [var.prices]
+}
