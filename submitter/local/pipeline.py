@@ -5,6 +5,7 @@ the handlers get boto3 clients from their environment)."""
 from __future__ import annotations
 
 from submitter import ingest, state_change
+from submitter.local import event_rules
 from submitter.local.stack import LocalStack
 from submitter.settings import Settings
 
@@ -16,7 +17,10 @@ def connect_handlers(stack: LocalStack) -> Settings:
     stack.on_upload = lambda event: ingest.handle_event(
         event, s3=s3, ddb=ddb, batch=stack.batch, settings=settings
     )
-    stack.on_batch_event = lambda event: state_change.handle_event(
-        event, ddb=ddb, table=settings.table, batch=stack.batch
+    # Only what the deployed rule would deliver (terraform/job-state-events.json).
+    stack.on_batch_event = lambda event: (
+        state_change.handle_event(event, ddb=ddb, table=settings.table, batch=stack.batch)
+        if event_rules.delivered(event)
+        else None
     )
     return settings
