@@ -5,7 +5,8 @@ and an evaluator of the part of EventBridge's pattern language it uses.
 Semantics, from the EventBridge user guide ("Event patterns", "Content filtering"): every key of
 a pattern must match (AND); a list of values matches when any does (OR); `{"exists": false}`
 matches a leaf field that is absent; `"$or": [p, q]` matches when any of its sub-patterns does;
-a field compared with a literal must be present; below a missing object every field is absent. Other operators are refused, not guessed.
+a field compared with a literal must be present; below a missing object every field is absent.
+Other operators are refused, not guessed.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def matches(pattern: dict[str, Any], event: dict[str, Any]) -> bool:
             if not any(matches(option, event) for option in wanted):
                 return False
             continue
-        value = event.get(key, _ABSENT) if isinstance(event, dict) else _ABSENT
+        value = event.get(key, _ABSENT)
         if isinstance(wanted, dict):
             # Below a missing (or null) object every field is absent: `exists: false` holds.
             if not matches(wanted, value if isinstance(value, dict) else {}):
