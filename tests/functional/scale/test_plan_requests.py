@@ -82,19 +82,33 @@ class FakeS3:
         self.store[location.uri()] = data
         return True
 
+    def delete(self, location: Location, paths: list[str]) -> None:
+        for path in paths:
+            self.requests["DELETE"] += 1
+            self.store.pop(f"s3://{path}", None)
+
     def plan_units(self, fs: Any, files: list[Any], input_format: str) -> list[Unit]:
         self.requests["footer"] += len(files)
         return [Unit(f.path, ROWS, (0,)) for f in files]
 
 
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeS3:
-    objects = {f"input/part-{i:06d}.parquet": (4096, f'"etag-{i}"') for i in range(FILES)}
+def install(monkeypatch: pytest.MonkeyPatch, files: int) -> FakeS3:
+    objects = {f"input/part-{i:06d}.parquet": (4096, f'"etag-{i}"') for i in range(files)}
     fake = FakeS3(objects)
     monkeypatch.setattr(plan, "s3_client", lambda: fake)
-    for name in ("read_json", "write_bytes", "create_exclusive", "plan_units"):
+    for name in ("read_json", "write_bytes", "create_exclusive", "delete", "plan_units"):
         monkeypatch.setattr(plan, name, getattr(fake, name))
     return fake
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeS3:
+    return install(monkeypatch, FILES)
+
+
+@pytest.fixture
+def small(monkeypatch: pytest.MonkeyPatch) -> FakeS3:
+    return install(monkeypatch, 1_000)
 
 
 def run_array(fake: FakeS3, shards: int) -> Counter[str]:
@@ -167,3 +181,44 @@ def test_a_file_added_after_the_plan_is_in_no_slice(fake: FakeS3) -> None:
     ]
     assert len(paths) == len(set(paths)) == FILES  # each planned file once, the newcomer never
     assert "data/input/part-000000a.parquet" not in paths
+
+
+def test_a_child_that_finds_a_fresh_lease_waits_for_the_plan(small: FakeS3) -> None:
+    output = parse_uri(OUTPUT)
+    small.store[plan.lease_location(output, "job-w").uri()] = b'{"since": 1000.0}'
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:  # the planner finishes while this child sleeps
+        naps.append(seconds)
+        plan.write_plan(output, "job-w", INPUT, "parquet", 10)
+
+    mine = plan.shard_slice(
+        output, "job-w", INPUT, "parquet", 3, 10, sleep=nap, clock=lambda: 1010.0
+    )
+    assert naps == [plan.PLAN_POLL_SECONDS]
+    assert len(mine.files) == 100
+    assert small.requests["footer"] == 1_000  # planned once, by the planner
+
+
+def test_a_dead_planners_lease_is_taken_over(small: FakeS3) -> None:
+    output = parse_uri(OUTPUT)
+    small.store[plan.lease_location(output, "job-d").uri()] = b'{"since": 0.0}'
+
+    def never(seconds: float) -> None:
+        pytest.fail(f"waited {seconds} s for a planner whose lease expired")
+
+    mine = plan.shard_slice(
+        output, "job-d", INPUT, "parquet", 3, 10, sleep=never, clock=lambda: 10_000.0
+    )
+    assert len(mine.files) == 100
+
+
+def test_of_two_planners_one_plan_wins_whole(small: FakeS3) -> None:
+    output = parse_uri(OUTPUT)
+    first = plan.write_plan(output, "job-r", INPUT, "parquet", 10)
+    second = plan.write_plan(output, "job-r", INPUT, "parquet", 10)
+    assert second == first
+    slices = [k for k in small.store if "/shard-" in k]
+    assert len(slices) == 10
+    assert all(first["token"] in k for k in slices)
+    assert small.requests["DELETE"] == 10  # the loser's slices
