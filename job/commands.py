@@ -168,7 +168,10 @@ def run_command(
         shards = config.shards
         if not 0 <= shard < shards:
             raise PermanentError(f"array index {shard} is outside the job's {shards} shards")
-        status.mark_running(ddb, table, job_id, attempt)
+        if shards == 1:
+            # An array's children do not each write the job's record: the parent's RUNNING event
+            # (state handler) moves it, once, instead of 10,000 writes on one item.
+            status.mark_running(ddb, table, job_id, attempt)
         options = _run_options(
             arguments,
             job_id=job_id,

@@ -53,8 +53,9 @@ from job.output import (
     shard_marker_location,
     write_json,
 )
+from job.plan import read_units, shard_slice
 from job.scoring import Predictor, quiet_feature_names, score
-from job.storage import Unit, input_files, read_bytes, shard_units
+from job.storage import Unit, filesystem, input_files, read_bytes, shard_units
 
 log = logging.getLogger(__name__)
 
@@ -206,14 +207,30 @@ def _score_claimed(
         trusted_types=config.model.trusted_types or (),
         uri=config.model.uri,
     )
-    fs, files = input_files(config.input.uri, config.input_format)
-    schema = read_schema(fs, files[0].path, config.input_format)
-    plan = plan_scoring(model.estimator, schema, config, source=files[0].path)
-    units = shard_units(plan_units(fs, files, config.input_format), options.shard, options.shards)
+    planned = None
+    if options.shards > 1:
+        # An array child reads its slice of the job's one plan (`job.plan`), never the listing.
+        planned = shard_slice(
+            output,
+            job_id,
+            config.input.uri,
+            config.input_format,
+            options.shard,
+            options.shards,
+        )
+        fs, _ = filesystem(parse_uri(config.input.uri))
+        units = read_units(planned)
+        files, first = len(planned.files), planned.schema_file.path
+    else:
+        fs, listed = input_files(config.input.uri, config.input_format)
+        files, first = len(listed), listed[0].path
+        units = shard_units(plan_units(fs, listed, config.input_format), 0, 1)
+    schema = read_schema(fs, first, config.input_format)
+    plan = plan_scoring(model.estimator, schema, config, source=first)
     log.info(
         "scoring",
         extra={
-            "files": len(files),
+            "files": files,
             "units": len(units),
             "features": len(plan.columns.features),
             **describe(plan.predictor.frame),
@@ -260,6 +277,8 @@ def _score_claimed(
         if sink is not None:
             sink.abort()
         raise
+    if planned is not None:
+        planned.check_unchanged()  # a file replaced while it was read fails the shard, too
     bad_rows, reasons = (sink.bad_rows, sink.reasons) if sink is not None else (0, [])
     seconds = time.perf_counter() - begun
     log.info(

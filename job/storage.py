@@ -157,6 +157,11 @@ def _s3_errors(doing: str) -> Iterator[None]:
         raise translate_client_error(exc, doing) from exc
 
 
+# For the input plan (`job.plan`), which lists with ETags and checks them with If-Match.
+s3_client = _s3_client
+s3_errors = _s3_errors
+
+
 def read_tagged(location: Location) -> Tagged | None:
     """The object's bytes and tag, or None when it does not exist."""
     if location.scheme != "s3":
@@ -289,14 +294,20 @@ def input_files(uri: str, input_format: str) -> tuple[pafs.FileSystem, list[Inpu
     files = [
         InputFile(info.path, info.size)
         for info in list_files(location)
-        if info.path.lower().endswith(extensions)
-        and not any(_IGNORED_NAME.match(part) for part in info.path[len(path) :].split("/"))
+        if is_input_name(info.path[len(path) :], input_format)
     ]
     if not files:
         raise InputError(
             f"input.uri: no {input_format} files ({', '.join(extensions)}) below {uri}"
         )
     return fs, files
+
+
+def is_input_name(relative: str, input_format: str) -> bool:
+    """Whether a file at `relative` below the input prefix is input (not a marker or manifest)."""
+    return relative.lower().endswith(FORMAT_EXTENSIONS[input_format]) and not any(
+        _IGNORED_NAME.match(part) for part in relative.split("/")
+    )
 
 
 # --- sharding -----------------------------------------------------------------------------------

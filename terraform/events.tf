@@ -2,17 +2,23 @@
 # Events: Batch job state changes of this stack's queues -> state Lambda
 # ---------------------------------------------------------------------------------------------
 
+locals {
+  job_state_events = jsondecode(file("${path.module}/job-state-events.json"))
+}
+
 resource "aws_cloudwatch_event_rule" "job_state" {
   name        = "${var.name}-job-state"
   description = "batchscore: Batch job state changes on this stack's queues"
 
-  event_pattern = jsonencode({
-    source        = ["aws.batch"]
-    "detail-type" = ["Batch Job State Change"]
-    detail = {
+  # Only what the state handler acts on (job-state-events.json, shared with the local stack and
+  # its contract test): RUNNING, SUCCEEDED and FAILED of single jobs and array parents, and only
+  # FAILED of array children. A 10,000-shard job then invokes the Lambda ~10,000 times (its
+  # children's failures at most) instead of ~70,000 (every status of every child).
+  event_pattern = jsonencode(merge(local.job_state_events, {
+    detail = merge(local.job_state_events.detail, {
       jobQueue = [for queue in aws_batch_job_queue.this : queue.arn]
-    }
-  })
+    })
+  }))
 
   tags = local.tags
 }

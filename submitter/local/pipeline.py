@@ -11,7 +11,7 @@ from config.pricing import load_prices
 from submitter import ingest_queue, state_change
 from submitter.finished import after_state_change
 from submitter.job_cost import EnvironmentCache
-from submitter.local import jobs
+from submitter.local import event_rules, jobs
 from submitter.local.ingest_queue import LocalIngestQueue
 from submitter.local.stack import LocalStack
 from submitter.settings import Settings
@@ -35,6 +35,9 @@ def connect_handlers(stack: LocalStack) -> Settings:
     prices, environments = load_prices(stack.env.get(env.PRICES)), EnvironmentCache()
 
     def on_batch_event(event: dict[str, Any]) -> None:
+        # Only what the deployed rule would deliver (terraform/job-state-events.json).
+        if not event_rules.delivered(event):
+            return
         state_change.handle_event(event, ddb=ddb, table=settings.table, batch=stack.batch)
         # The job's cost, as the state Lambda records it (no metrics: no CloudWatch here).
         after_state_change(

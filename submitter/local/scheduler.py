@@ -355,6 +355,10 @@ class Scheduler:
                 self._set_status(parent, FAILED, reason)
         elif parent.status == SUBMITTED:
             self._set_status(parent, PENDING)
+        # As in Batch, the parent is RUNNING once a child runs (its RUNNING event is what moves
+        # the record: the children's own RUNNING events are filtered out, event_rules.py).
+        if parent.status == PENDING and RUNNING in statuses:
+            self._set_status(parent, RUNNING)
 
     def _ship_log(self, attempt: Attempt) -> None:
         on_log = self.on_log

@@ -288,6 +288,11 @@ run "only_job_configs_trigger_the_ingest_lambda" {
     condition     = jsondecode(aws_cloudwatch_event_rule.job_state.event_pattern).detail.jobQueue == [for queue in aws_batch_job_queue.this : queue.arn]
     error_message = "The state-change rule must match this stack's queues only."
   }
+
+  assert {
+    condition     = jsondecode(aws_cloudwatch_event_rule.job_state.event_pattern).detail.status == ["RUNNING", "SUCCEEDED", "FAILED"] && length(jsondecode(aws_cloudwatch_event_rule.job_state.event_pattern).detail["$or"]) == 2
+    error_message = "The state-change rule must pass only the statuses the handler acts on (job-state-events.json)."
+  }
 }
 
 run "iam_is_scoped_to_this_stack" {

@@ -171,6 +171,9 @@ def test_lambdas_and_state_rule_are_wired(terraform_stack: TerraformStack):
     assert sorted(pattern["detail"]["jobQueue"]) == sorted(
         terraform_stack.outputs["queue_arns"].values()
     )
+    # content filtering as applied: job-state-events.json with the queues merged in
+    assert pattern["detail"]["status"] == ["RUNNING", "SUCCEEDED", "FAILED"]
+    assert {"status": ["FAILED"]} in pattern["detail"]["$or"]
     (target,) = events.list_targets_by_rule(Rule="batchscore-job-state")["Targets"]
     assert target["Arn"] == state["FunctionArn"]
 

@@ -187,7 +187,7 @@ def test_array_children_get_their_index_and_the_parent_follows(make_batch, event
     assert sorted(c["arrayProperties"]["index"] for c in children) == [0, 1, 2]
     child = batch.describe_jobs(jobs=[f"{parent}:1"])["jobs"][0]
     assert child["arrayProperties"] == {"index": 1}
-    assert events.statuses(parent) == ["PENDING", "SUCCEEDED"]
+    assert events.statuses(parent) == ["PENDING", "RUNNING", "SUCCEEDED"]
     child_events = [e["detail"] for e in events.events if e["detail"]["jobId"] == f"{parent}:2"]
     assert [d["status"] for d in child_events] == ["RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED"]
     assert {d["arrayProperties"]["index"] for d in child_events} == {2}
