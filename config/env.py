@@ -34,3 +34,6 @@ SUBMIT_LEASE_SECONDS = "BATCHSCORE_SUBMIT_LEASE_SECONDS"  # > the ingest Lambda'
 REJECTED_PREFIX = (
     "BATCHSCORE_REJECTED_PREFIX"  # where rejected configs are copied (default rejected/)
 )
+
+# The real-time endpoint (Lambda from the job image; terraform/realtime.tf)
+ENDPOINT_CONFIG = "BATCHSCORE_ENDPOINT_CONFIG"  # the endpoint config's JSON text (config.endpoint)
