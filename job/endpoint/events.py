@@ -98,6 +98,6 @@ def build_app(config_text: str | None, source: str = env.ENDPOINT_CONFIG) -> App
         return App(None, f"{type(exc).__name__}: {exc}")
     log.info(
         "model loaded",
-        extra={"name": config.name, "model": config.model.uri, "sha256": endpoint.model.sha256},
+        extra={"endpoint": config.name, "model": config.model.uri, "sha256": endpoint.model.sha256},
     )
     return App(endpoint)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import typer
 
-from submitter.cli import check, logs, manage, score, stack, status, submit, validate
+from submitter.cli import check, logs, manage, score, serve, stack, status, submit, validate
 from submitter.cli.errors import ExitCode, reported
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "rerun": manage.rerun,
     "reconcile": manage.reconcile,
     "demo": stack.demo,
+    "serve": serve.serve,
 }
 LOCAL_COMMANDS: dict[str, Callable[..., None]] = {"up": stack.local_up}
 
