@@ -139,13 +139,3 @@ resource "aws_lambda_function_url" "realtime" {
   authorization_type = "AWS_IAM"
   invoke_mode        = "BUFFERED" # one JSON answer, within Lambda's 6 MB response limit
 }
-
-output "realtime_function_url" {
-  description = "The endpoint's function URL (POST rows, SigV4-signed for service `lambda`); null when enable_realtime is false."
-  value       = try(aws_lambda_function_url.realtime["endpoint"].function_url, null)
-}
-
-output "realtime_function_name" {
-  description = "The endpoint Lambda's name (for its logs and for IAM policies granting lambda:InvokeFunctionUrl)."
-  value       = try(aws_lambda_function.realtime["endpoint"].function_name, null)
-}
