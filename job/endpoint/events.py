@@ -36,38 +36,40 @@ class App:
 
     def __call__(self, event: Mapping[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
+        predict = None
         try:
-            status, body = self._answer(event)
+            status, body, predict = self._answer(event)
         except HttpError as exc:
             status, body = exc.status, _error(str(exc))
         except Exception:  # a bug, not the request: logged whole, answered without detail
             log.exception("endpoint error")
             status, body = 500, _error("internal error (see the endpoint's log)")
-        log.info(
-            "request",
-            extra={"status": status, "ms": round((time.perf_counter() - started) * 1000, 2)},
-        )
+        total = (time.perf_counter() - started) * 1000
+        log.info("request", extra={"status": status, "ms": round(total, 2)})
+        headers = dict(JSON_HEADERS)
+        if predict is not None:  # the model's own time beside the request's (W3C Server-Timing)
+            headers["server-timing"] = f"predict;dur={predict * 1000:.3f}, handler;dur={total:.3f}"
         return {
             "statusCode": status,
-            "headers": JSON_HEADERS,
+            "headers": headers,
             "body": body.decode(),
             "isBase64Encoded": False,
         }
 
-    def _answer(self, event: Mapping[str, Any]) -> tuple[int, bytes]:
+    def _answer(self, event: Mapping[str, Any]) -> tuple[int, bytes, float | None]:
         if self.endpoint is None:
             log.error("model unavailable", extra={"reason": self.failure})
             raise UnavailableError("the model is unavailable (see the endpoint's log)")
         method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
         if method == "GET":
-            return 200, json.dumps(describe(self.endpoint)).encode()
+            return 200, json.dumps(describe(self.endpoint)).encode(), None
         if method != "POST":
             raise MethodNotAllowedError(
                 f"{method or 'no method'}: POST rows to score, GET to describe"
             )
         headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
         answer = self.endpoint.score(request_body(event), headers.get("content-type"))
-        return 200, answer.body
+        return 200, answer.body, answer.predict_seconds
 
 
 def request_body(event: Mapping[str, Any]) -> bytes:

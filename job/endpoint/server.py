@@ -51,6 +51,10 @@ def function_url_event(
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a client's requests reuse one connection
+    # TCP_NODELAY: the status line and headers go out in one write, the body in another; with
+    # Nagle's algorithm the body waited for the client's delayed ACK, 40 ms on every small
+    # answer (measured: 1-row requests took 48 ms at p50, 1,000-row ones 24 ms).
+    disable_nagle_algorithm = True
     app: App
 
     def do_GET(self) -> None:
@@ -78,11 +82,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         event = function_url_event(self.command, self.path, dict(self.headers.items()), body)
         response = self.app(event)
-        self._send(response["statusCode"], response["body"].encode())
+        self._send(response["statusCode"], response["body"].encode(), response["headers"])
 
-    def _send(self, status: int, body: bytes) -> None:
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        for name, value in (headers or {"content-type": "application/json"}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

@@ -24,6 +24,7 @@ from config.endpoint import EndpointConfig
 from job.endpoint.bodies import JSON, body_format, check_rows, check_size, json_rows
 from job.endpoint.errors import BadRequestError, TooLargeError
 from job.exceptions import InputError
+from job.frames import frame_plan
 from job.inputs import plan_units, read_schema
 from job.models import LoadedModel, load_model, output_names
 from job.runner import ScoringPlan, plan_scoring
@@ -51,6 +52,9 @@ class Endpoint:
         # Checked now, not on the first request: a regressor asked for predict_proba cannot serve.
         self.names = output_names(model.estimator, config.output.predict)
         self._plans: dict[tuple[str, ...], ScoringPlan] = {}
+        # A model fed a DataFrame imports pandas when first planned: now, in the init (the cold
+        # start), not in the first request.
+        frame_plan(model.estimator)
 
     @classmethod
     def load(cls, config: EndpointConfig) -> Endpoint:
