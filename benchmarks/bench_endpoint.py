@@ -111,7 +111,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def latency(config: Path, records: list[dict[str, Any]], requests: int) -> dict[str, Any]:
+def latency(config: Path, records: list[dict[str, Any]], requests: int) -> dict[int, Any]:
     """p50/p99 of client wall time and of the server's predict time, for 1 and 1,000 rows."""
     process = subprocess.Popen(
         [sys.executable, "-m", "submitter.cli", "serve", str(config), "--port", "0"],
