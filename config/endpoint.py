@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
-from config.exceptions import Problem
 from config.models import (
     MODEL_EXTENSIONS,
     ColumnName,
@@ -23,6 +22,7 @@ from config.models import (
     _Strict,
     _unique,
     model_problems,
+    passthrough_problems,
 )
 from config.uris import extension
 
@@ -85,15 +85,7 @@ class EndpointConfig(_Strict):
 
     @model_validator(mode="after")
     def _model_rules(self) -> EndpointConfig:
-        problems = model_problems(self.model)
-        for index, column in enumerate(self.output.passthrough):
-            if column == "prediction" or column.startswith("proba_"):
-                problems.append(
-                    Problem(
-                        f"output.passthrough[{index}]",
-                        f"{column!r} clashes with the answer's prediction columns",
-                    )
-                )
+        problems = model_problems(self.model) + passthrough_problems(self.output.passthrough)
         if problems:
             raise ValueError("; ".join(map(str, problems)))
         return self

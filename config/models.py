@@ -323,14 +323,17 @@ def cross_field_problems(config: JobConfig, *, queues: tuple[str, ...]) -> list[
         problems.append(
             Problem("output.uri", f"must not equal or lie inside input.uri ({config.input.uri})")
         )
-    # Overlap of features and passthrough is legal (an id may also be a feature), but the output
-    # reserves `prediction` and `proba_*` for the model's answers.
-    for index, column in enumerate(config.output.passthrough):
-        if column == "prediction" or column.startswith("proba_"):
-            problems.append(
-                Problem(
-                    f"output.passthrough[{index}]",
-                    f"{column!r} clashes with the output's prediction columns",
-                )
-            )
-    return problems
+    return problems + passthrough_problems(config.output.passthrough)
+
+
+def passthrough_problems(passthrough: list[str]) -> list[Problem]:
+    """Overlap of features and passthrough is legal (an id may also be a feature), but the output
+    reserves `prediction` and `proba_*` for the model's answers (also the endpoint's rule)."""
+    return [
+        Problem(
+            f"output.passthrough[{index}]",
+            f"{column!r} clashes with the output's prediction columns",
+        )
+        for index, column in enumerate(passthrough)
+        if column == "prediction" or column.startswith("proba_")
+    ]
