@@ -36,3 +36,6 @@ REJECTED_PREFIX = (
 )
 # JSON merged over config/pricing.py's table (Terraform's `prices`); unset: the table as it is
 PRICES = "BATCHSCORE_PRICES"
+
+# The real-time endpoint (Lambda from the job image; terraform/realtime.tf)
+ENDPOINT_CONFIG = "BATCHSCORE_ENDPOINT_CONFIG"  # the endpoint config's JSON text (config.endpoint)

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from config.digest import config_sha256
+from config.endpoint import EndpointConfig
 from config.models import JobConfig
 from config.records import timestamp, utc_now
 from config.uris import Location, parse_uri
@@ -130,7 +131,9 @@ class ScoringPlan:
         return RowGuard(self.predictor, numbers, dict(self.csv_types), csv_numbers)
 
 
-def plan_scoring(estimator: Any, schema: pa.Schema, config: JobConfig, source: str) -> ScoringPlan:
+def plan_scoring(
+    estimator: Any, schema: pa.Schema, config: JobConfig | EndpointConfig, source: str
+) -> ScoringPlan:
     """Match the input (`schema`, read from the file `source`) to the model and choose how the
     model is fed: a float64 matrix, or a DataFrame as it was fit on (`job.frames`)."""
     try:

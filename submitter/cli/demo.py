@@ -202,6 +202,8 @@ def run_demo(console: Console | None = None, *, rows: int = 20_000, timeout: flo
         show_predictions(console, s3, records.get(jobs[0].job_id or ""))
         ok = check(console, s3, stack.names.jobs_bucket, jobs, records, settings.rejected_prefix)
         show_costs(console, ddb, settings.table, [job.job_id for job in jobs])
+        first = records.get(jobs[0].job_id or "")  # predict_proba, like the endpoint below
+        ok = realtime(console, s3, stack.env, stack.names.data_bucket, first) and ok
     finally:
         with console.status("stopping the local stack..."):
             stack.stop()
@@ -308,3 +310,12 @@ def check(
     for text, passed in results:
         console.print(f"[{'green' if passed else 'red'}]{'ok ' if passed else 'NOT'}[/] {text}")
     return all(passed for _, passed in results)
+
+
+def realtime(
+    console: Console, s3: Any, environment: dict[str, str], bucket: str, record: Any
+) -> bool:
+    """`batchscore serve` once, on the same model (submitter/cli/demo_endpoint.py)."""
+    from submitter.cli import demo_endpoint
+
+    return demo_endpoint.run(console, s3, environment, bucket, FEATURES, record)

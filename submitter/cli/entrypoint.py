@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import typer
 
-from submitter.cli import check, logs, manage, score, stack, status, submit, validate
+from submitter.cli import check, logs, manage, score, serve, stack, status, submit, validate
 from submitter.cli.cost import cost
 from submitter.cli.errors import ExitCode, reported
 
@@ -46,6 +46,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "reconcile": manage.reconcile,
     "demo": stack.demo,
     "cost": cost,
+    "serve": serve.serve,
 }
 LOCAL_COMMANDS: dict[str, Callable[..., None]] = {"up": stack.local_up}
 

@@ -36,6 +36,7 @@ def test_demo_shows_every_expected_outcome(tmp_path: Path) -> None:
         "reason names model.sha256",
         "the rejected config is kept",
         "churn-flaky took 2 attempt(s)",
+        "the endpoint's answers equal the batch job's for the same customers",
         "demo passed",
     ):
         assert line in output, line

@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +42,7 @@ from support.iam_policy import (
 from support.lambda_paths import ingest_paths, state_paths
 from support.paths import ROOT
 from support.submitter_aws import SubmitterAws
-from support.terraform_stack import REGION, TerraformStack
+from support.terraform_stack import REALTIME_MODEL_KEY, REGION, TerraformStack
 
 from config import env, records
 from submitter.cli.target import terraform_variables
@@ -178,6 +181,78 @@ def test_the_upload_queue_can_feed_the_ingest_lambda(stack: TerraformStack):
     assert statement["Action"] in ("sqs:SendMessage", ["sqs:SendMessage"])
     bucket_arn = f"arn:aws:s3:::{stack.outputs['jobs_bucket']}"
     assert statement["Condition"]["ArnEquals"]["aws:SourceArn"] == bucket_arn
+
+
+# ---------------------------------------------------------------------------------------------
+# The real-time endpoint
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_endpoint_loads_its_model_with_its_role_and_nothing_more(
+    stack: TerraformStack, arns: Arns, tmp_path: Path
+):
+    """The endpoint's init as the Lambda runs it: the applied environment's config, signed with
+    the function role's own credentials; every call allowed, on the model object only."""
+    from support import jobdata
+
+    assert stack.recorder is not None
+    configuration = function(stack, "realtime")
+    documents = stack.role_policies(configuration["Role"])
+    credentials = stack.role_credentials(configuration["Role"])
+    jobdata.save_model(jobdata.fit(), tmp_path / "model.skops")
+    bucket = stack.outputs["models_bucket"]
+    stack.client("s3").upload_file(str(tmp_path / "model.skops"), bucket, REALTIME_MODEL_KEY)
+    variables = configuration["Environment"]["Variables"]
+    since = stack.recorder.mark()
+
+    result = subprocess.run(
+        [sys.executable, "-c", INIT],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            **stack.aws_env(),
+            env.ENDPOINT_CONFIG: variables[env.ENDPOINT_CONFIG],
+            "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+            "AWS_SESSION_TOKEN": credentials["aws_session_token"],
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    need = required(stack.recorder.calls(credentials["aws_access_key_id"], since), arns)
+    assert ("s3:GetObject", arns.s3(bucket, REALTIME_MODEL_KEY)) in {(a, r) for a, r, _ in need}
+    assert refused(documents, need) == []
+    # ... and nothing beyond: another object of the same bucket is refused.
+    assert not allowed(documents, "s3:GetObject", arns.s3(bucket, "iam/model.skops"))
+    # What Lambda does as the role: the function's logs.
+    default = f"/aws/lambda/{configuration['FunctionName']}"  # moto returns no LoggingConfig
+    group = configuration.get("LoggingConfig", {}).get("LogGroup", default)
+    stream = "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef"
+    logs = {
+        (a, arns.log_stream(group, stream)) for a in ("logs:CreateLogStream", "logs:PutLogEvents")
+    }
+    assert refused(documents, logs) == []
+
+
+def test_the_function_url_requires_iam_auth(stack: TerraformStack):
+    url = stack.client("lambda").get_function_url_config(
+        FunctionName=stack.outputs["realtime_function_name"]
+    )
+    assert url["AuthType"] == "AWS_IAM"
+    assert url["FunctionUrl"] == stack.outputs["realtime_function_url"]
+
+
+# The handler's init (job/endpoint/handler.py) without the Lambda runtime around it.
+INIT = """
+import os
+from job.endpoint.events import build_app
+app = build_app(os.environ["BATCHSCORE_ENDPOINT_CONFIG"])
+assert app.endpoint is not None, app.failure
+"""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,7 +414,9 @@ def test_every_variable_the_code_reads_is_set_where_it_runs(stack: TerraformStac
         "cli": read_variables("submitter/cli"),
         "ingest": read_variables("submitter/settings.py", "submitter/ingest_handler.py"),
         "state": read_variables("submitter/state_handler.py"),
-        "job": read_variables("job"),
+        # The endpoint's handler lives in the job's package but runs in the realtime Lambda.
+        "job": read_variables("job") - read_variables("job/endpoint"),
+        "realtime": read_variables("job/endpoint"),
     }
     # The scan finds what each reads (else it would prove nothing).
     assert {env.TABLE_NAME, env.JOBS_BUCKET, env.LOG_GROUP, env.QUEUES} <= read["cli"]
@@ -347,6 +424,10 @@ def test_every_variable_the_code_reads_is_set_where_it_runs(stack: TerraformStac
     assert read["state"] == {env.TABLE_NAME, env.PRICES}
     # The container applies the deployment's bucket rules too (docs/security.md, hole 5).
     assert {env.TABLE_NAME, env.ALLOWED_BUCKETS, env.WRITE_BUCKETS} <= read["job"]
+    # The realtime Lambda reads its endpoint config only, and gets the stack's config.
+    assert read.pop("realtime") == {env.ENDPOINT_CONFIG}
+    realtime = function(stack, "realtime")["Environment"]["Variables"]
+    assert json.loads(realtime[env.ENDPOINT_CONFIG])["output"]["passthrough"] == ["id"]
     where = {"cli": cli, "ingest": ingest, "state": state, "job": job}
     missing = {reader: sorted(read[reader] - set(where[reader])) for reader in read}
     assert missing == {reader: [] for reader in read}
