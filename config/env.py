@@ -34,3 +34,9 @@ SUBMIT_LEASE_SECONDS = "BATCHSCORE_SUBMIT_LEASE_SECONDS"  # > the ingest Lambda'
 REJECTED_PREFIX = (
     "BATCHSCORE_REJECTED_PREFIX"  # where rejected configs are copied (default rejected/)
 )
+
+# Notifications (submitter.notify): where "job finished" goes, and when drift and RUNNABLE count
+NOTIFY_TOPIC_ARN = "BATCHSCORE_NOTIFY_TOPIC_ARN"  # the SNS topic; unset: no SNS message
+EVENT_BUS = "BATCHSCORE_EVENT_BUS"  # EventBridge bus name or ARN; unset: no event
+DRIFT_THRESHOLD = "BATCHSCORE_DRIFT_THRESHOLD"  # PSI above which predictions "drifted" (0.2)
+RUNNABLE_ALERT_SECONDS = "BATCHSCORE_RUNNABLE_ALERT_SECONDS"  # "stuck in RUNNABLE" after this

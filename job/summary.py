@@ -7,11 +7,10 @@ makes the same kind):
   [0, 1] (a value of exactly 1 falls in the last bin);
 - `labels` (a classifier's `predict`): a count per label (at most `MAX_LABELS`; the rest are
   counted under `other`);
-- `values` (a regressor's `predict`): a relative-error log-bucket sketch (the DDSketch idea:
-  bucket `i` holds |x| in (gamma^(i-1), gamma^i], signs apart, zeros apart). Fixed bins cannot
-  serve regression, whose range is unknown beforehand; a sketch's buckets are addressed by the
-  value alone, so two shards' sketches merge by adding counts, and any quantile is read back
-  within `RELATIVE_ERROR` of the true one.
+- `values` (a regressor's `predict`): a relative-error log-bucket sketch (`config.sketch`).
+  Fixed bins cannot serve regression, whose range is unknown beforehand; a sketch's buckets are
+  addressed by the value alone, so two shards' sketches merge by adding counts, and any
+  quantile is read back within `RELATIVE_ERROR` of the true one.
 
 Every kind merges by adding counts (`merge`), so an array job's shards combine at commit and
 the result is the same as one shard scoring all the rows. The summary is small enough to go into
@@ -28,6 +27,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from config.sketch import LOG_GAMMA, RELATIVE_ERROR, quantiles
+
 PROBABILITIES = "probabilities"
 LABELS = "labels"
 VALUES = "values"
@@ -35,10 +36,6 @@ SUMMARY_VERSION = 1
 PROBABILITY_BINS = 20
 MAX_LABELS = 50
 OTHER = "other"
-RELATIVE_ERROR = 0.02
-_GAMMA = (1 + RELATIVE_ERROR) / (1 - RELATIVE_ERROR)
-_LOG_GAMMA = math.log(_GAMMA)
-QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
 
 
 def kind_for(estimator: Any, method: str) -> str:
@@ -122,7 +119,7 @@ def sketch_counts(values: np.ndarray) -> dict[str, int]:
     for sign, part in (("+", values[values > 0]), ("-", -values[values < 0])):
         if len(part):
             keys, number = np.unique(
-                np.ceil(np.log(part) / _LOG_GAMMA).astype(np.int64), return_counts=True
+                np.ceil(np.log(part) / LOG_GAMMA).astype(np.int64), return_counts=True
             )
             counts.update({f"{sign}{k}": int(n) for k, n in zip(keys, number, strict=True)})
     zeros = int(np.count_nonzero(values == 0))
@@ -168,36 +165,6 @@ def merge(summaries: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
         merged["sketch"] = dict(sorted(buckets.items()))
         merged["quantiles"] = quantiles(merged)
     return merged
-
-
-def bucket_value(key: str) -> float:
-    """The value a sketch bucket stands for (its relative-error midpoint)."""
-    if key == "0":
-        return 0.0
-    sign = -1.0 if key[0] == "-" else 1.0
-    return sign * 2 * _GAMMA ** int(key[1:]) / (_GAMMA + 1)
-
-
-def sorted_buckets(summary: dict[str, Any]) -> list[tuple[float, int]]:
-    """(value, count) for every sketch bucket, in increasing value."""
-    return sorted((bucket_value(k), int(n)) for k, n in summary["sketch"].items())
-
-
-def quantiles(summary: dict[str, Any]) -> dict[str, float]:
-    """`QUANTILES` of a `values` summary, read from its sketch (empty without values)."""
-    buckets = sorted_buckets(summary)
-    total = sum(n for _, n in buckets)
-    if not total:
-        return {}
-    answers: dict[str, float] = {}
-    for q in QUANTILES:
-        rank, seen = q * (total - 1), 0
-        for value, count in buckets:
-            seen += count
-            if seen > rank:
-                answers[f"p{round(q * 100)}"] = round(value, 6)
-                break
-    return answers
 
 
 def _floats(column: pa.Array) -> np.ndarray:

@@ -12,8 +12,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from config import env
-from submitter import reconcile
+from submitter import notify_hooks, reconcile
 from submitter.clients import client_config
+from submitter.notify import Notifier
 from submitter.state_change import handle_event
 
 logger = Logger(service="batchscore-state")
@@ -23,6 +24,7 @@ table = os.environ[env.TABLE_NAME]
 ddb = boto3.client("dynamodb", config=client_config("dynamodb"))
 # Read-only calls (DescribeJobs, ListJobs): botocore may retry.
 batch = boto3.client("batch", config=client_config("batch"))
+notifier = Notifier.from_env(os.environ, lambda service: boto3.client(service))
 
 
 def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
@@ -32,7 +34,9 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         run = reconcile.reconcile(ddb, batch, table, since=reconcile.SCHEDULED_SINCE)
         findings = [f.as_dict() for f in run]
         logger.info("reconciled", extra={"records": len(findings)})
+        notify_hooks.after_reconcile(run, ddb, batch, table, notifier)
         return {"reconciled": findings}
     change = handle_event(event, ddb=ddb, table=table, batch=batch)
     logger.info("state change", extra={"change": vars(change) if change else None})
+    notify_hooks.after_batch_event(event, ddb, table, notifier)
     return {"change": vars(change) if change else None}

@@ -4,8 +4,11 @@ the handlers get boto3 clients from their environment)."""
 
 from __future__ import annotations
 
-from submitter import ingest, state_change
+from typing import Any
+
+from submitter import ingest, notify_hooks, state_change
 from submitter.local.stack import LocalStack
+from submitter.notify import Notifier
 from submitter.settings import Settings
 
 
@@ -13,10 +16,16 @@ def connect_handlers(stack: LocalStack) -> Settings:
     """Wire `stack.on_upload` and `stack.on_batch_event`; return the deployment's settings."""
     settings = Settings.from_env(stack.env)
     s3, ddb = stack.client("s3"), stack.client("dynamodb")
-    stack.on_upload = lambda event: ingest.handle_event(
-        event, s3=s3, ddb=ddb, batch=stack.batch, settings=settings
-    )
-    stack.on_batch_event = lambda event: state_change.handle_event(
-        event, ddb=ddb, table=settings.table, batch=stack.batch
-    )
+    notifier = Notifier.from_env(stack.env, stack.client)
+
+    def on_upload(event: dict[str, Any]) -> None:
+        outcomes = ingest.handle_event(event, s3=s3, ddb=ddb, batch=stack.batch, settings=settings)
+        notify_hooks.after_ingest(outcomes, ddb, settings.table, notifier)
+
+    def on_batch_event(event: dict[str, Any]) -> None:
+        state_change.handle_event(event, ddb=ddb, table=settings.table, batch=stack.batch)
+        notify_hooks.after_batch_event(event, ddb, settings.table, notifier)
+
+    stack.on_upload = on_upload
+    stack.on_batch_event = on_batch_event
     return settings

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
+from config.sketch import RELATIVE_ERROR
 from job import summary as s
 
 
@@ -52,7 +53,7 @@ def test_regression_quantiles_within_relative_error():
     found = builder.as_dict()["quantiles"]
     for name, q in (("p5", 0.05), ("p50", 0.5), ("p99", 0.99)):
         truth = float(np.quantile(values, q, method="lower"))
-        assert found[name] == pytest.approx(truth, rel=s.RELATIVE_ERROR * 1.01)
+        assert found[name] == pytest.approx(truth, rel=RELATIVE_ERROR * 1.01)
 
 
 @pytest.mark.parametrize(
