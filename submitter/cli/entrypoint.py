@@ -13,6 +13,7 @@ import typer
 
 from submitter.cli import check, logs, manage, score, stack, status, submit, validate
 from submitter.cli.errors import ExitCode, reported
+from submitter.cli.report import report
 
 app = typer.Typer(
     help="Batch ML scoring on AWS Batch: validate, submit and follow scoring jobs.",
@@ -44,6 +45,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "rerun": manage.rerun,
     "reconcile": manage.reconcile,
     "demo": stack.demo,
+    "report": report,
 }
 LOCAL_COMMANDS: dict[str, Callable[..., None]] = {"up": stack.local_up}
 

@@ -8,9 +8,14 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
+import re
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -219,3 +224,60 @@ def test_a_repeated_terminal_event_sends_nothing_more(stack, events):
     time.sleep(0.5)
     messages, _ = notifications_of_now(stack, events)
     assert [m for m in messages if m["detail"]["job_id"] == job_id] == []
+
+
+# --- the report, in a real browser -----------------------------------------------------------
+
+
+def chromium() -> str:
+    """Debian's chromium (`apt-get install chromium`): the test needs a real browser and says so
+    when there is none, rather than skipping."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert found, "chromium is not installed: `apt-get install chromium` (Debian's package)"
+    return found
+
+
+def browse(page: Path, *args: str) -> str:
+    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", *args, page.as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    return done.stdout
+
+
+def test_report_renders_in_chromium_with_the_previous_run_beside(
+    stack, events, tmp_path, monkeypatch
+):
+    first = submit(stack, config(stack, "churn-report", output={"predict": "predict_proba"}))
+    wait_record(stack, first)
+    shifted = config(stack, "churn-report", output={"predict": "predict_proba"})
+    shifted["input"]["uri"] = f"s3://{stack.names.data_bucket}/input/customers-shifted.parquet"
+    job_id = submit(stack, shifted)
+    record = wait_record(stack, job_id)
+    assert record["status"] == "SUCCEEDED"
+
+    for name in ("BATCHSCORE_TABLE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(logging.getLogger("submitter"), "handlers", [])
+    page = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["report", job_id, "-o", str(page), "--local"])
+    assert result.exit_code == 0, result.output
+    html = page.read_text()
+    # Self-contained: nothing to fetch (no URL in any src/href, a CSP that forbids loads).
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
+    assert "default-src 'none'" in html
+
+    dom = browse(page, "--dump-dom")
+    assert 'id="status"' in dom
+    assert "SUCCEEDED" in dom
+    assert dom.count('class="bar current"') == dom.count('class="bar previous"') > 0
+    assert len(re.findall(r'class="stage" data-stage="(read|predict|write)"', dom)) == 3
+    assert f"PSI against {first}" in dom
+    assert 'class="drifted"' in dom
+    assert "no cost recorded" in dom  # the cost section says so rather than inventing one
+
+    shot = tmp_path / "report.png"
+    browse(page, f"--screenshot={shot}", "--window-size=1000,1400", "--hide-scrollbars")
+    png = shot.read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert len(png) > 20_000  # a rendered page with charts, not a blank one
+    if os.environ.get("BATCHSCORE_REPORT_SCREENSHOT"):  # docs/operations.md's picture
+        Path(os.environ["BATCHSCORE_REPORT_SCREENSHOT"]).write_bytes(png)
