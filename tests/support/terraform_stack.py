@@ -34,6 +34,7 @@ CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing
 # Every service the stack's resources live in (the provider has no single endpoint setting).
 SERVICES: tuple[str, ...] = ("batch", "cloudwatchlogs", "dynamodb", "ec2", "ecr", "events", "iam")
 SERVICES += ("lambda", "s3", "sqs", "sts")
+SERVICES += ("kms", "sns")  # the notifications topic and its key (terraform/notifications.tf)
 
 PROVIDER_OVERRIDE = """\
 provider "aws" {{
