@@ -14,6 +14,7 @@ from support.names import JOB_DEFINITION, REGION, TABLE
 from support.submitter_aws import SubmitterAws
 
 from config import env, records
+from config.status import JobStatus
 from submitter import notify
 
 JOB = "churn-0123456789abcdef"
@@ -73,7 +74,7 @@ def test_state_handler_notifies_once_on_a_duplicated_terminal_event(cold_start, 
 
 def test_a_failed_send_is_retried_not_lost(aws, inbox):
     records.create_record(aws.ddb, TABLE, {"job_id": JOB, "name": "churn", "status": "SUBMITTED"})
-    records.advance(aws.ddb, TABLE, JOB, records.JobStatus.SUCCEEDED, fields={"rows": 5})
+    records.advance(aws.ddb, TABLE, JOB, JobStatus.SUCCEEDED, fields={"rows": 5})
     calls = []
 
     class FlakySns:
