@@ -268,7 +268,7 @@ def test_every_notification_call_is_allowed(stack: TerraformStack, arns: Arns, n
     configuration = function(stack, name)
     variables = configuration["Environment"]["Variables"]
     documents = stack.role_policies(configuration["Role"])
-    topic = stack.outputs["notifications_topic_arn"]
+    topic = variables[env.NOTIFY_TOPIC_ARN]  # as applied (the example passes on no new output)
     key = stack.client("sns").get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"]
     arns = dataclasses.replace(arns, topic_keys=((topic, key),))
     ddb, sns, events = (stack.client(service) for service in ("dynamodb", "sns", "events"))
