@@ -200,7 +200,7 @@ def readable(detail_type: str, detail: dict[str, Any]) -> str:
     lines = [f"batchscore job {detail['job_id']} ({detail.get('name')}): {detail['status']}"]
     if detail.get("reason"):
         lines.append(f"reason: {detail['reason']}")
-    figures = [f"queue {detail.get('queue')}"]
+    figures = [f"queue {detail['queue']}"] if detail.get("queue") else []
     if detail.get("attempts") is not None:
         figures.append(f"attempts {detail['attempts']}")
     if detail.get("rows") is not None:

@@ -123,7 +123,7 @@ def _timeline(record: dict[str, Any]) -> str:
         marks.append(
             f'<circle cx="{x:.1f}" cy="20" r="6" fill="{colour}"><title>'
             f"{escape(entry['at'])}</title></circle>"
-            f'<text x="{x:.1f}" y="{y + 12}" font-size="11" text-anchor="middle">'
+            f'<text x="{x:.1f}" y="{y + 12}" font-size="11" text-anchor="{_anchor(x, width)}">'
             f"{escape(label)}</text>"
         )
     svg = (
@@ -141,6 +141,11 @@ def _timeline(record: dict[str, Any]) -> str:
         for entry in history
     ]
     return svg + _table(rows, header=("at", "status"))
+
+
+def _anchor(x: float, width: int) -> str:
+    """Labels near either end grow inwards, so none is cut at the edge."""
+    return "start" if x < 80 else "end" if x > width - 80 else "middle"
 
 
 def _shards(manifest: dict[str, Any] | None) -> str:

@@ -275,7 +275,7 @@ def test_report_renders_in_chromium_with_the_previous_run_beside(
     assert "no cost recorded" in dom  # the cost section says so rather than inventing one
 
     shot = tmp_path / "report.png"
-    browse(page, f"--screenshot={shot}", "--window-size=1000,1400", "--hide-scrollbars")
+    browse(page, f"--screenshot={shot}", "--window-size=1000,1700", "--hide-scrollbars")
     png = shot.read_bytes()
     assert png.startswith(b"\x89PNG")
     assert len(png) > 20_000  # a rendered page with charts, not a blank one
