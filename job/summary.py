@@ -35,6 +35,7 @@ VALUES = "values"
 SUMMARY_VERSION = 1
 PROBABILITY_BINS = 20
 MAX_LABELS = 50
+MAX_DENSE_LABELS = 1 << 16  # integer labels spanning less are counted with np.bincount
 OTHER = "other"
 
 
@@ -78,6 +79,16 @@ class SummaryBuilder:
         self._bins[name] += np.bincount(index, minlength=PROBABILITY_BINS)
 
     def _count_labels(self, column: pa.Array) -> None:
+        if pa.types.is_integer(column.type) and not column.null_count and len(column):
+            # Class ids (the usual labels): np.bincount is ~50x faster than hashing them.
+            values = _int64(column)
+            low, high = int(values.min()), int(values.max())
+            if high - low < MAX_DENSE_LABELS:
+                tally = np.bincount(values - low)
+                for k in np.flatnonzero(tally):
+                    key = str(int(k) + low)
+                    self._labels[key] = self._labels.get(key, 0) + int(tally[k])
+                return
         counts = pc.value_counts(column)
         for value, count in zip(
             counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
@@ -114,14 +125,17 @@ class SummaryBuilder:
 
 
 def sketch_counts(values: np.ndarray) -> dict[str, int]:
-    """Finite values as sketch bucket counts: "+i" for positives, "-i" for negatives, "0"."""
+    """Finite values as sketch bucket counts: "+i" for positives, "-i" for negatives, "0".
+    `np.bincount` over the bucket indices (offset to start at 0): linear, where `np.unique`
+    sorts."""
     counts: dict[str, int] = {}
     for sign, part in (("+", values[values > 0]), ("-", -values[values < 0])):
         if len(part):
-            keys, number = np.unique(
-                np.ceil(np.log(part) / LOG_GAMMA).astype(np.int64), return_counts=True
-            )
-            counts.update({f"{sign}{k}": int(n) for k, n in zip(keys, number, strict=True)})
+            index = np.ceil(np.log(part) / LOG_GAMMA).astype(np.int64)
+            low = int(index.min())
+            tally = np.bincount(index - low)
+            present = np.flatnonzero(tally)
+            counts.update({f"{sign}{k + low}": int(tally[k]) for k in present})
     zeros = int(np.count_nonzero(values == 0))
     if zeros:
         counts["0"] = zeros
@@ -175,6 +189,15 @@ def _floats(column: pa.Array) -> np.ndarray:
     # Arrow's buffer as is: `to_numpy` imports pandas on its first call (see job.scoring).
     values: np.ndarray = np.frombuffer(
         column.buffers()[1], dtype=np.float64, count=len(column), offset=column.offset * 8
+    )
+    return values
+
+
+def _int64(column: pa.Array) -> np.ndarray:
+    if column.type != pa.int64():
+        column = pc.cast(column, pa.int64())
+    values: np.ndarray = np.frombuffer(
+        column.buffers()[1], dtype=np.int64, count=len(column), offset=column.offset * 8
     )
     return values
 

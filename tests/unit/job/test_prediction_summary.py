@@ -89,3 +89,16 @@ def test_kind_from_model_and_method():
     assert s.kind_for(LogisticRegression(), "predict_proba") == s.PROBABILITIES
     assert s.kind_for(LogisticRegression(), "predict") == s.LABELS
     assert s.kind_for(LinearRegression(), "predict") == s.VALUES
+
+
+def test_integer_labels_dense_and_sparse_paths_agree():
+    values = [3, -2, 3, 70_000_000, 3, -2]
+    dense = s.SummaryBuilder(s.LABELS, ["label"])
+    dense.observe(_batch(label=pa.array(values[:3] + values[4:], pa.int32())))
+    assert dense.as_dict()["counts"] == {"-2": 2, "3": 3}
+    sparse = s.SummaryBuilder(s.LABELS, ["label"])
+    sparse.observe(_batch(label=values))  # spans more than MAX_DENSE_LABELS: hashed
+    assert sparse.as_dict()["counts"] == {"-2": 2, "3": 3, "70000000": 1}
+    with_null = s.SummaryBuilder(s.LABELS, ["label"])
+    with_null.observe(_batch(label=[1, None, 1]))
+    assert (with_null.as_dict()["counts"], with_null.as_dict()["missing"]) == ({"1": 2}, 1)
