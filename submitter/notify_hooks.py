@@ -6,17 +6,20 @@ redelivered event, or for a job another path notified already, sends nothing."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from submitter.notify import Notifier, job_finished, stuck_jobs
 from submitter.reconcile import Finding, Verdict
 from submitter.state_change import DETAIL_TYPE as BATCH_DETAIL_TYPE
 from submitter.state_change import BatchJobEvent
-from submitter.submission import Action, Outcome
 
-# Ingest outcomes whose record may be terminal: a rejection, a refused submission, and a
-# redelivery of either (whose first delivery may have died before notifying).
-_INGEST_ENDINGS = (Action.REJECTED, Action.FAILED, Action.DUPLICATE)
+if TYPE_CHECKING:  # submitter.submission imports pydantic, which the state Lambda does not load
+    from submitter.submission import Outcome
+
+# Ingest outcomes whose record may be terminal (`submission.Action` values): a rejection, a
+# refused submission, and a redelivery of either (whose first delivery may have died before
+# notifying).
+_INGEST_ENDINGS = ("rejected", "failed", "duplicate")
 
 
 def after_batch_event(event: dict[str, Any], ddb: Any, table: str, notifier: Notifier) -> None:

@@ -127,3 +127,10 @@ def test_a_partly_failed_put_events_raises():
     notifier = notify.Notifier(notify.NotifySettings(event_bus="default"), events=RefusingEvents())
     with pytest.raises(notify.NotifyError):
         notifier.publish(notify.DETAIL_TYPE, {"job_id": "x"})
+
+
+def test_hooks_know_the_ingest_actions_that_end_a_job():
+    from submitter import notify_hooks
+    from submitter.submission import Action
+
+    assert set(notify_hooks._INGEST_ENDINGS) == {Action.REJECTED, Action.FAILED, Action.DUPLICATE}
