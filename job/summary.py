@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from config.sketch import LOG_GAMMA, RELATIVE_ERROR, quantiles
+from job.scoring import _float64  # the same Arrow-to-float64 view the matrix path uses
 
 PROBABILITIES = "probabilities"
 LABELS = "labels"
@@ -72,7 +73,7 @@ class SummaryBuilder:
             self._sketch(batch.column(self.columns[0]))
 
     def _probabilities(self, name: str, column: pa.Array) -> None:
-        values = _floats(column)
+        values = _float64(column)
         finite = values[np.isfinite(values)]
         self.missing += len(values) - len(finite)
         index = np.clip((finite * PROBABILITY_BINS).astype(np.int64), 0, PROBABILITY_BINS - 1)
@@ -100,7 +101,7 @@ class SummaryBuilder:
             self._labels[key] = self._labels.get(key, 0) + count
 
     def _sketch(self, column: pa.Array) -> None:
-        values = _floats(column)
+        values = _float64(column)
         finite = values[np.isfinite(values)]
         self.missing += len(values) - len(finite)
         _add(self._buckets, sketch_counts(finite))
@@ -179,18 +180,6 @@ def merge(summaries: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
         merged["sketch"] = dict(sorted(buckets.items()))
         merged["quantiles"] = quantiles(merged)
     return merged
-
-
-def _floats(column: pa.Array) -> np.ndarray:
-    if column.type != pa.float64():
-        column = pc.cast(column, pa.float64(), safe=False)
-    if column.null_count:
-        column = pc.fill_null(column, math.nan)
-    # Arrow's buffer as is: `to_numpy` imports pandas on its first call (see job.scoring).
-    values: np.ndarray = np.frombuffer(
-        column.buffers()[1], dtype=np.float64, count=len(column), offset=column.offset * 8
-    )
-    return values
 
 
 def _int64(column: pa.Array) -> np.ndarray:
