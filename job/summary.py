@@ -73,11 +73,14 @@ class SummaryBuilder:
             self._sketch(batch.column(self.columns[0]))
 
     def _probabilities(self, name: str, column: pa.Array) -> None:
-        values = _float64(column)
-        finite = values[np.isfinite(values)]
-        self.missing += len(values) - len(finite)
-        index = np.clip((finite * PROBABILITY_BINS).astype(np.int64), 0, PROBABILITY_BINS - 1)
-        self._bins[name] += np.bincount(index, minlength=PROBABILITY_BINS)
+        # One pass, no mask: NaN casts to the most negative int64, which the clip sends to -1,
+        # so after the shift bin 0 counts the missing and bins 1..BINS the values (1.0 last).
+        with np.errstate(invalid="ignore"):  # the NaN cast, on purpose
+            index = (_float64(column) * PROBABILITY_BINS).astype(np.int64)
+        np.clip(index, -1, PROBABILITY_BINS - 1, out=index)
+        tally = np.bincount(index + 1, minlength=PROBABILITY_BINS + 1)
+        self.missing += int(tally[0])
+        self._bins[name] += tally[1:]
 
     def _count_labels(self, column: pa.Array) -> None:
         if pa.types.is_integer(column.type) and not column.null_count and len(column):

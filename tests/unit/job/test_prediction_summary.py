@@ -102,3 +102,13 @@ def test_integer_labels_dense_and_sparse_paths_agree():
     with_null = s.SummaryBuilder(s.LABELS, ["label"])
     with_null.observe(_batch(label=[1, None, 1]))
     assert (with_null.as_dict()["counts"], with_null.as_dict()["missing"]) == ({"1": 2}, 1)
+
+
+def test_probabilities_count_nan_and_null_as_missing():
+    builder = s.SummaryBuilder(s.PROBABILITIES, ["p"])
+    builder.observe(_batch(p=[0.0, float("nan"), 1.0, None, 0.99]))
+    out = builder.as_dict()
+    assert out["missing"] == 2
+    assert out["histograms"]["p"][0] == 1
+    assert out["histograms"]["p"][-1] == 2
+    assert sum(out["histograms"]["p"]) == 3
