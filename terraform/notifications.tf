@@ -111,8 +111,3 @@ resource "aws_iam_role_policy" "notify" {
   role   = aws_iam_role.this[each.key].id
   policy = each.value.json
 }
-
-output "notifications_topic_arn" {
-  description = "The SNS topic every finished (and stuck) job is announced on; subscribe to it. EventBridge gets the same as `detail-type` \"batchscore Job Finished\" / \"batchscore Job Stuck\" (source `batchscore`) on the default bus."
-  value       = aws_sns_topic.notifications.arn
-}

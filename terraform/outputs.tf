@@ -99,3 +99,8 @@ output "job_log_group" {
   description = "CloudWatch Logs group of the scoring containers (`batchscore logs` reads it)."
   value       = aws_cloudwatch_log_group.jobs.name
 }
+
+output "notifications_topic_arn" {
+  description = "The SNS topic every finished (and stuck) job is announced on; subscribe to it. EventBridge gets the same as `detail-type` \"batchscore Job Finished\" / \"batchscore Job Stuck\" (source `batchscore`) on the default bus."
+  value       = aws_sns_topic.notifications.arn
+}

@@ -141,3 +141,8 @@ output "job_log_group" {
   description = "CloudWatch Logs group of the scoring containers (`batchscore logs` reads it)."
   value       = module.batchscore.job_log_group
 }
+
+output "notifications_topic_arn" {
+  description = "The SNS topic finished and stuck jobs are announced on: subscribe to it (e-mail, chat, HTTPS)."
+  value       = module.batchscore.notifications_topic_arn
+}
