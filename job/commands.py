@@ -204,6 +204,7 @@ def run_command(
                 "output_uri": result.output_uri,
                 "manifest_uri": result.manifest_uri,
                 "bad_rows": result.bad_rows,
+                "prediction_summary": result.prediction_summary,
             },
         )
     return result

@@ -57,6 +57,7 @@ from job.output import (
 from job.plan import read_units, shard_slice
 from job.scoring import Predictor, quiet_feature_names, score
 from job.storage import Unit, filesystem, input_files, read_bytes, shard_units
+from job.summary import SummaryBuilder, kind_for, merge
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class ShardResult:
     output_uri: str
     manifest_uri: str | None  # None: an array child whose job is not committed yet
     bad_rows: int = 0  # rows set aside under _errors/ (a job with a bad-rows budget)
+    prediction_summary: dict[str, Any] | None = None  # job.summary, once the job is committed
 
     def summary(self) -> dict[str, Any]:
         summary = {"rows": self.rows, "seconds": round(self.seconds, 3), "output": self.output_uri}
@@ -245,6 +247,12 @@ def _score_claimed(
         log.info("removed stale parts", extra={"parts": stale})
 
     writer = PartWriter(output, options.shard, config.output.format, part_rows=options.part_rows)
+    summary = SummaryBuilder(kind_for(model.estimator, config.output.predict), plan.predictor.names)
+
+    def write(batch: pa.RecordBatch) -> None:
+        summary.observe(batch)  # the writer thread: in input order, no lock needed
+        writer.write(batch)
+
     budget = Budget.of(config.output)
     sink = None
     try:
@@ -255,7 +263,7 @@ def _score_claimed(
                 output,
                 options.shard,
                 config.output.format,
-                writer.write,
+                write,
                 budget,
                 passthrough=plan.columns.passthrough,
                 part_rows=options.part_rows,
@@ -269,7 +277,7 @@ def _score_claimed(
             stats = score(
                 batches,
                 plan.predictor,
-                writer.write,
+                write,
                 workers=options.workers,
                 on_progress=Progress(log),
             )
@@ -313,6 +321,7 @@ def _score_claimed(
         "finished_at": timestamp(utc_now()),
         "seconds": round(seconds, 3),
         "timings": {k: round(v, 3) for k, v in stats.stages.items()},
+        "prediction_summary": summary.as_dict(),
     }
     if options.shards == 1:
         budget.check(bad_rows, stats.rows + bad_rows, reasons)
@@ -353,6 +362,7 @@ def commit_shards(config: JobConfig, job_id: str, shards: int) -> ShardResult:
             {k: m.get(k, 0) for k in ("shard", "attempt", "rows", "bad_rows", "seconds", "timings")}
             for m in markers
         ],
+        "prediction_summary": merge(m.get("prediction_summary") for m in markers),
     }
     check_claim(output, job_id)
     return _outcome_of(commit_manifest(output, manifest), output)
@@ -375,6 +385,7 @@ def _outcome_of(manifest: dict[str, Any], output: Any) -> ShardResult:
         output.uri(),
         manifest_location(output).uri(),
         manifest.get("bad_rows", 0),
+        manifest.get("prediction_summary"),
     )
 
 

@@ -109,3 +109,8 @@ output "realtime_function_name" {
   description = "The endpoint Lambda's name (for its logs and for IAM policies granting lambda:InvokeFunctionUrl)."
   value       = try(aws_lambda_function.realtime["endpoint"].function_name, null)
 }
+
+output "notifications_topic_arn" {
+  description = "The SNS topic every finished (and stuck) job is announced on; subscribe to it. EventBridge gets the same as `detail-type` \"batchscore Job Finished\" / \"batchscore Job Stuck\" (source `batchscore`) on the default bus."
+  value       = aws_sns_topic.notifications.arn
+}

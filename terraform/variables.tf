@@ -442,3 +442,25 @@ variable "realtime_timeout_seconds" {
     error_message = "realtime_timeout_seconds must be 1-900 (Lambda's range)."
   }
 }
+
+variable "drift_threshold" {
+  description = "Population stability index of a job's predictions against the last successful run of the same name above which its notification says they drifted (0.2: the usual rule of thumb for a significant shift)."
+  type        = number
+  default     = 0.2
+
+  validation {
+    condition     = var.drift_threshold > 0
+    error_message = "drift_threshold must be above 0."
+  }
+}
+
+variable "runnable_alert_minutes" {
+  description = "Minutes a job may sit in RUNNABLE before it is announced as stuck (once), by the state Lambda's scheduled run (reconcile_schedule must be set)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.runnable_alert_minutes >= 1
+    error_message = "runnable_alert_minutes must be at least 1."
+  }
+}

@@ -676,3 +676,80 @@ run "realtime_model_must_be_on_s3" {
 
   expect_failures = [var.realtime_endpoint]
 }
+
+run "notifications_topic_is_encrypted_and_the_lambdas_may_only_notify_there" {
+  command = apply
+
+  assert {
+    condition     = aws_sns_topic.notifications.name == "batchscore-notifications" && aws_sns_topic.notifications.kms_master_key_id == aws_kms_key.notifications.arn
+    error_message = "The topic is \"<name>-notifications\", encrypted with the stack's own key."
+  }
+
+  assert {
+    condition     = aws_kms_key.notifications.enable_key_rotation
+    error_message = "The topic's key rotates."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.notifications_key.statement :
+      contains(flatten([for p in s.principals : p.identifiers if p.type == "Service"]), "cloudwatch.amazonaws.com") && toset(s.actions) == toset(["kms:Decrypt", "kms:GenerateDataKey*"])
+    ])
+    error_message = "CloudWatch alarms may use the key (to publish to the encrypted topic), for data keys only."
+  }
+
+  assert {
+    condition = alltrue([
+      for key, doc in data.aws_iam_policy_document.notify :
+      one([for s in doc.statement : s.resources if s.sid == "PublishToTheTopic"]) == toset([aws_sns_topic.notifications.arn])
+      && one([for s in doc.statement : s.resources if s.sid == "EncryptForTheTopic"]) == toset([aws_kms_key.notifications.arn])
+      && one([for s in doc.statement : s.resources if s.sid == "PutEventsOnTheDefaultBus"]) == toset(["arn:aws:events:eu-west-1:123456789012:event-bus/default"])
+    ])
+    error_message = "The Lambdas publish to this stack's topic, with its key, and put events on the default bus only."
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.notify["state"].statement : s.resources if s.sid == "FindTheLastRunOfAName"]) == toset(["${aws_dynamodb_table.jobs.arn}/index/by-name"]) && length([for s in data.aws_iam_policy_document.notify["ingest"].statement : s if s.sid == "FindTheLastRunOfAName"]) == 0
+    error_message = "Only the state Lambda (drift) queries the by-name index."
+  }
+
+  assert {
+    condition = alltrue([
+      for key in ["ingest", "state"] :
+      aws_lambda_function.this[key].environment[0].variables["BATCHSCORE_NOTIFY_TOPIC_ARN"] == aws_sns_topic.notifications.arn
+      && aws_lambda_function.this[key].environment[0].variables["BATCHSCORE_EVENT_BUS"] == "default"
+      && aws_lambda_function.this[key].environment[0].variables["BATCHSCORE_DRIFT_THRESHOLD"] == "0.2"
+      && aws_lambda_function.this[key].environment[0].variables["BATCHSCORE_RUNNABLE_ALERT_SECONDS"] == "3600"
+    ])
+    error_message = "Both Lambdas know the topic, the bus, the drift threshold (0.2) and the RUNNABLE threshold (60 minutes)."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.jobs.global_secondary_index != null && contains([for i in aws_dynamodb_table.jobs.global_secondary_index : i.name], "by-name")
+    error_message = "The table has the by-name index drift uses."
+  }
+}
+
+run "notification_thresholds_are_variables" {
+  command = plan
+
+  variables {
+    drift_threshold        = 0.35
+    runnable_alert_minutes = 15
+  }
+
+  assert {
+    condition     = local.notification_environment.BATCHSCORE_DRIFT_THRESHOLD == "0.35" && local.notification_environment.BATCHSCORE_RUNNABLE_ALERT_SECONDS == "900"
+    error_message = "drift_threshold and runnable_alert_minutes reach the Lambdas."
+  }
+}
+
+run "drift_threshold_must_be_positive" {
+  command = plan
+
+  variables {
+    drift_threshold = 0
+  }
+
+  expect_failures = [var.drift_threshold]
+}

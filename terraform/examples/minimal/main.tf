@@ -151,3 +151,8 @@ output "realtime_function_name" {
   description = "The endpoint Lambda's name; null unless enable_realtime."
   value       = module.batchscore.realtime_function_name
 }
+
+output "notifications_topic_arn" {
+  description = "The SNS topic finished and stuck jobs are announced on: subscribe to it (e-mail, chat, HTTPS)."
+  value       = module.batchscore.notifications_topic_arn
+}
