@@ -25,8 +25,17 @@ data "aws_iam_policy_document" "notifications_key" {
   #checkov:skip=CKV_AWS_356:A key policy: its "*" resource is this key (KMS allows nothing else there)
   #checkov:skip=CKV_AWS_109:A key policy: its "*" resource is this key, and the account root administering its own key is the documented default
   statement {
-    sid       = "AccountAdministersTheKey"
-    actions   = ["kms:*"]
+    sid = "AccountAdministersTheKey"
+    # AWS's default key policy gives the account kms:*; named instead (the administrators' and
+    # users' actions of the KMS guide's key policy examples), so no service-wide action is
+    # allowed anywhere in the stack (tests/reliability/pipeline/test_rel_iam_wildcards.py).
+    # The account's IAM policies (the Lambdas' `notify`) can grant only these.
+    actions = [
+      "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
+      "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",
+      "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion",
+      "kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+    ]
     resources = ["*"] # in a key policy, "*" is this key
     principals {
       type        = "AWS"
@@ -37,7 +46,7 @@ data "aws_iam_policy_document" "notifications_key" {
   statement {
     sid       = "CloudWatchAlarmsPublishToTheTopic"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
-    resources = ["*"]
+    resources = ["*"] # in a key policy, "*" is this key
     principals {
       type        = "Service"
       identifiers = ["cloudwatch.amazonaws.com"]
@@ -109,5 +118,5 @@ resource "aws_iam_role_policy" "notify" {
 
   name   = "notify"
   role   = aws_iam_role.this[each.key].id
-  policy = each.value.json
+  policy = data.aws_iam_policy_document.notify[each.key].json
 }
