@@ -3,6 +3,7 @@ the environment and turns exceptions into exit codes (0 ok, 2 permanent, 3 trans
 
     python -m job score CONFIG.json     score what a config file describes (no record, no Batch)
     python -m job run --job-id ID       Batch mode: the config comes from the job record
+    python -m job commit --job-id ID    Batch mode: commit an array job's shards (job.commit_job)
 
 Both print a one-line JSON summary (rows, seconds, output) as the last line on stdout.
 
@@ -32,7 +33,7 @@ from config.exceptions import ConfigError
 from config.models import SHA256_PATTERN, JobConfig
 from config.parsing import parse_config, validate_document
 from config.retry import EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT
-from job import logs, status
+from job import commit_job, logs, status
 from job.exceptions import (
     JobError,
     PermanentError,
@@ -42,7 +43,7 @@ from job.exceptions import (
 )
 from job.inputs import DEFAULT_BATCH_ROWS
 from job.output import DEFAULT_PART_ROWS
-from job.runner import RunOptions, ShardResult, commit_shards, score_shard
+from job.runner import RunOptions, ShardResult, score_shard
 from job.storage import read_bytes
 
 log = logging.getLogger("job")
@@ -60,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
         help="the SHA-256 of the config submitted (Batch parameter config_sha256): the record's "
         "config must have it",
     )
+    commit_job.add_parser(commands)
     for command in (score, run):
         command.add_argument("--batch-rows", type=_positive, default=DEFAULT_BATCH_ROWS)
         command.add_argument("--part-rows", type=_positive, default=DEFAULT_PART_ROWS)
@@ -109,6 +111,14 @@ def _main(arguments: argparse.Namespace, environ: dict[str, str], context: dict[
     try:
         if arguments.command == "score":
             result = score_command(arguments, context)
+        elif arguments.command == commit_job.COMMAND:
+            result = commit_job.run(
+                arguments,
+                environ,
+                context,
+                load_config=lambda record: _record_config(arguments, environ, record),
+                report_failure=_report_failure,
+            )
         else:
             result = run_command(arguments, environ, context)
     except ConfigError as exc:
@@ -157,14 +167,7 @@ def run_command(
     ddb = status.dynamodb_client()
     record = status.load_record(ddb, table, job_id)
     try:
-        if arguments.config_sha256 is not None:
-            _check_submitted_config(job_id, record, arguments.config_sha256)
-        try:
-            document = json.loads(record["config"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RecordError(f"job {job_id!r}: the record's config is not JSON ({exc})") from exc
-        config = validate_document(document, queues=(document.get("priority", "normal"),))
-        _check_deployment_rules(config, environ)
+        config = _record_config(arguments, environ, record)
         shards = config.shards
         if not 0 <= shard < shards:
             raise PermanentError(f"array index {shard} is outside the job's {shards} shards")
@@ -180,13 +183,9 @@ def run_command(
             attempt=attempt,
             holder_over=lambda holder: status.job_is_over(ddb, table, holder),
         )
+        # An array child writes only its shard marker: the commit follows the array's end
+        # (`job.commit_job`), so no child writes the job's record.
         result = score_shard(config, options)
-        if (
-            result.manifest_uri is None
-            and status.count_shard_done(ddb, table, job_id, shard) >= shards
-        ):
-            log.info("last shard done: committing the job", extra={"shards": shards})
-            result = commit_shards(config, job_id, shards)
     except ConfigError as exc:
         _report_failure(ddb, table, job_id, PermanentError(f"invalid job config: {exc}"))
         raise
@@ -207,6 +206,23 @@ def run_command(
             },
         )
     return result
+
+
+def _record_config(
+    arguments: argparse.Namespace, environ: dict[str, str], record: dict[str, Any]
+) -> JobConfig:
+    """The record's config, checked: the submitted one (its digest), valid, within the
+    deployment's rules. Raises ConfigError or RecordError."""
+    job_id = arguments.job_id
+    if arguments.config_sha256 is not None:
+        _check_submitted_config(job_id, record, arguments.config_sha256)
+    try:
+        document = json.loads(record["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordError(f"job {job_id!r}: the record's config is not JSON ({exc})") from exc
+    config = validate_document(document, queues=(document.get("priority", "normal"),))
+    _check_deployment_rules(config, environ)
+    return config
 
 
 def _check_deployment_rules(config: JobConfig, environ: dict[str, str]) -> None:
