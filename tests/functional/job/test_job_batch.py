@@ -233,7 +233,8 @@ def test_array_children_cover_the_input_once_and_the_commit_follows(
     assert record["status"] == "SUCCEEDED"
     assert manifest["rows"] == 3000 == record["rows"]
     assert record["manifest_uri"].endswith("output/_manifest.json")
-    assert "shards_done" not in record and "shards_finished" not in record
+    assert "shards_done" not in record
+    assert "shards_finished" not in record
     assert [s["shard"] for s in manifest["shard_figures"]] == [0, 1, 2]
 
     # AND a second commit (a repeated event, the reconciler) changes nothing
@@ -268,7 +269,7 @@ def test_a_commit_with_a_shard_missing_fails_the_job_naming_it(
     for index in (0, 2):
         assert run_child(run_job, monkeypatch, "job-11", index=index)[0] == EXIT_OK
 
-    code, lines = commit(run_job, monkeypatch, "job-11")
+    code, _ = commit(run_job, monkeypatch, "job-11")
 
     assert code == EXIT_PERMANENT
     record = server_aws.record("job-11")
