@@ -25,6 +25,7 @@ JOB_ID = "churn-0123456789abcdef"  # what tests/events/batch-*.json carry
 PARENT = "7d1e2f30-aaaa-4bbb-8ccc-0123456789ab"
 CONFIG = '{"job_id":"churn-0123456789abcdef","name":"churn","shards":4}'
 QUEUE = "arn:aws:batch:us-east-1:123456789012:job-queue/batchscore-normal"
+COMMIT_COMMAND = ["python", "-m", "job", "commit", "--job-id", JOB_ID]
 DEFINITION = "arn:aws:batch:us-east-1:123456789012:job-definition/batchscore-job:4"
 
 
@@ -86,18 +87,7 @@ def expect_submit(batch: Any, commit_id: str = "commit-1") -> None:
             "jobQueue": QUEUE,
             "jobDefinition": DEFINITION,
             "parameters": {"job_id": JOB_ID, "config_sha256": digest, "batchscore_step": "commit"},
-            "containerOverrides": {
-                "command": [
-                    "python",
-                    "-m",
-                    "job",
-                    "commit",
-                    "--job-id",
-                    JOB_ID,
-                    "--config-sha256",
-                    digest,
-                ],  # fmt: skip
-            },
+            "containerOverrides": {"command": [*COMMIT_COMMAND, "--config-sha256", digest]},
         },
     )
 

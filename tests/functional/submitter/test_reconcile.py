@@ -405,9 +405,8 @@ def test_an_array_whose_succeeded_event_was_lost_gets_its_commit(ddb, batch) -> 
     assert (finding.batch_status, finding.status) == ("SUCCEEDED", "RUNNING")
     commit_id = get(ddb, "arr-ok")["commit_batch_job_id"]
     [commit] = batch.describe_jobs(jobs=[commit_id])["jobs"]
-    assert commit["container"]["command"][:6] == [
-        "python", "-m", "job", "commit", "--job-id", "arr-ok",
-    ]  # fmt: skip
+    command = ["python", "-m", "job", "commit", "--job-id", "arr-ok"]
+    assert commit["container"]["command"][:6] == command
     assert commit["jobQueue"] == batch.describe_jobs(jobs=[parent])["jobs"][0]["jobQueue"]
 
     # AND when that commit job fails and its event is lost too, the next run fails the job
