@@ -19,6 +19,7 @@ from config import records
 from config.digest import text_sha256
 from config.status import JobStatus
 from submitter import array_commit
+from submitter import batch as batch_api
 from submitter.state_change import handle_event
 
 JOB_ID = "churn-0123456789abcdef"  # what tests/events/batch-*.json carry
@@ -33,7 +34,7 @@ DEFINITION = "arn:aws:batch:us-east-1:123456789012:job-definition/batchscore-job
 def batch(aws_credentials: None) -> Any:
     client = boto3.client("batch", region_name=REGION)
     with Stubber(client) as stubber:
-        client.stubber = stubber  # type: ignore[attr-defined]
+        client.stubber = stubber
         yield client
         stubber.assert_no_pending_responses()
 
@@ -140,7 +141,7 @@ def test_two_deliveries_racing_leave_one_commit_job(
         {},
         {"jobId": "commit-2", "reason": "batchscore: duplicate submission"},
     )
-    real_submit = array_commit.batch_api.submit
+    real_submit = batch_api.submit
 
     def other_delivery_first(client: Any, request: dict[str, Any]) -> str:
         records.conditional_update(
@@ -154,7 +155,7 @@ def test_two_deliveries_racing_leave_one_commit_job(
         )
         return real_submit(client, request)
 
-    monkeypatch.setattr(array_commit.batch_api, "submit", other_delivery_first)
+    monkeypatch.setattr(batch_api, "submit", other_delivery_first)
 
     change = handle_event(parent_succeeded(), ddb=ddb, table=TABLE, batch=batch)
 
