@@ -81,7 +81,8 @@ def on_parent_succeeded(
     existing = record.get(COMMIT_JOB_ID)
     if existing:
         return _follow(ddb, table, job_id, existing, batch)
-    request = commit_request(job_id, record["config"], parent)
+    # A record always has its config; without one the commit job refuses it (digest mismatch).
+    request = commit_request(job_id, record.get("config") or "", parent)
     commit_id = batch_api.submit(batch, request)
     if not _attach(ddb, table, job_id, parent["jobId"], commit_id):
         logger.warning("job %s has a commit job already; terminating %s", job_id, commit_id)
