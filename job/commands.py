@@ -33,7 +33,7 @@ from config.exceptions import ConfigError
 from config.models import SHA256_PATTERN, JobConfig
 from config.parsing import parse_config, validate_document
 from config.retry import EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT
-from job import commit_job, logs, status
+from job import commit_job, logs, shard_rerun, status
 from job.exceptions import (
     JobError,
     PermanentError,
@@ -43,7 +43,7 @@ from job.exceptions import (
 )
 from job.inputs import DEFAULT_BATCH_ROWS
 from job.output import DEFAULT_PART_ROWS
-from job.runner import RunOptions, ShardResult, score_shard
+from job.runner import RunOptions, ShardResult, commit_shards, score_shard
 from job.storage import read_bytes
 
 log = logging.getLogger("job")
@@ -168,6 +168,9 @@ def run_command(
     record = status.load_record(ddb, table, job_id)
     try:
         config = _record_config(arguments, environ, record)
+        # A rerun of failed shards scores the original job's shards in its name (job.shard_rerun).
+        target = shard_rerun.target(record, job_id, shard)
+        shard = target.shard
         shards = config.shards
         if not 0 <= shard < shards:
             raise PermanentError(f"array index {shard} is outside the job's {shards} shards")
@@ -177,15 +180,20 @@ def run_command(
             status.mark_running(ddb, table, job_id, attempt)
         options = _run_options(
             arguments,
-            job_id=job_id,
+            job_id=target.output_job,
             shard=shard,
             shards=shards,
             attempt=attempt,
             holder_over=lambda holder: status.job_is_over(ddb, table, holder),
+            refresh_input=target.reruns is not None,
         )
         # An array child writes only its shard marker: the commit follows the array's end
         # (`job.commit_job`), so no child writes the job's record.
         result = score_shard(config, options)
+        if target.reruns == 1:
+            # A rerun of one shard is a single Batch job (an array has 2 children or more): no
+            # parent's SUCCEEDED follows, so it commits the job itself, once.
+            result = commit_shards(config, target.output_job, shards)
     except ConfigError as exc:
         _report_failure(ddb, table, job_id, PermanentError(f"invalid job config: {exc}"))
         raise

@@ -23,7 +23,7 @@ from typing import Any
 from config import env
 from config.exceptions import ConfigError
 from config.status import TERMINAL, JobStatus
-from job import status
+from job import shard_rerun, status
 from job.exceptions import PermanentError, RecordError
 from job.runner import ShardResult, commit_shards
 
@@ -67,7 +67,9 @@ def run(
         if config.shards < 2:
             raise PermanentError(f"job {job_id!r} is not an array job: nothing to commit")
         log.info("committing the array's shards", extra={"shards": config.shards})
-        result = commit_shards(config, job_id, config.shards)
+        # A rerun of failed shards commits the original job's output (job.shard_rerun).
+        output_job = str(record.get(shard_rerun.SHARDS_OF) or job_id)
+        result = commit_shards(config, output_job, config.shards)
     except ConfigError as exc:
         report_failure(ddb, table, job_id, PermanentError(f"invalid job config: {exc}"))
         raise

@@ -53,7 +53,7 @@ from job.output import (
     shard_marker_location,
     write_json,
 )
-from job.plan import read_units, shard_slice
+from job.plan import read_units, refreshed, shard_slice
 from job.scoring import Predictor, quiet_feature_names, score
 from job.storage import Unit, filesystem, input_files, read_bytes, shard_units
 
@@ -74,6 +74,8 @@ class RunOptions:
     # Batch mode: is the job holding another claim on the output over? (job.commands asks the
     # table); None: nobody to ask (`python -m job score`).
     holder_over: HolderOver | None = None
+    # A rerun of failed shards (job.shard_rerun): the slice's files as they are now, not planned.
+    refresh_input: bool = False
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,8 @@ def _score_claimed(
             options.shard,
             options.shards,
         )
+        if options.refresh_input:
+            planned = refreshed(planned)
         fs, _ = filesystem(parse_uri(config.input.uri))
         units = read_units(planned)
         files, first = len(planned.files), planned.schema_file.path
