@@ -201,18 +201,7 @@ def run_command(
         _report_failure(ddb, table, job_id, exc)
         raise
     if result.manifest_uri is not None:
-        status.mark_succeeded(
-            ddb,
-            table,
-            job_id,
-            {
-                "rows": result.rows,
-                "seconds": result.seconds,
-                "output_uri": result.output_uri,
-                "manifest_uri": result.manifest_uri,
-                "bad_rows": result.bad_rows,
-            },
-        )
+        status.mark_succeeded(ddb, table, job_id, result.figures())
     return result
 
 

@@ -76,16 +76,5 @@ def run(
     except PermanentError as exc:  # a shard marker missing or mixed, the bad-rows budget
         report_failure(ddb, table, job_id, exc)
         raise
-    status.mark_succeeded(
-        ddb,
-        table,
-        job_id,
-        {
-            "rows": result.rows,
-            "seconds": result.seconds,
-            "output_uri": result.output_uri,
-            "manifest_uri": result.manifest_uri,
-            "bad_rows": result.bad_rows,
-        },
-    )
+    status.mark_succeeded(ddb, table, job_id, result.figures())
     return result

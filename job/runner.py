@@ -86,6 +86,16 @@ class ShardResult:
     manifest_uri: str | None  # None: an array child whose job is not committed yet
     bad_rows: int = 0  # rows set aside under _errors/ (a job with a bad-rows budget)
 
+    def figures(self) -> dict[str, Any]:
+        """What a SUCCEEDED record carries (`status.mark_succeeded`)."""
+        return {
+            "rows": self.rows,
+            "seconds": self.seconds,
+            "output_uri": self.output_uri,
+            "manifest_uri": self.manifest_uri,
+            "bad_rows": self.bad_rows,
+        }
+
     def summary(self) -> dict[str, Any]:
         summary = {"rows": self.rows, "seconds": round(self.seconds, 3), "output": self.output_uri}
         if self.bad_rows:

@@ -32,8 +32,8 @@ from config.records import LEASE_TOKEN, LEASE_UNTIL
 from config.status import JobStatus
 from config.uris import parse_uri
 from submitter import batch as batch_api
-from submitter.exceptions import JobNotFoundError, JobStateError
-from submitter.job_actions import rerun_id
+from submitter.exceptions import JobStateError
+from submitter.job_actions import finished_record, rerun_id
 from submitter.settings import Settings
 from submitter.submission import Action, Outcome, Runtime, attach, release, stored_config
 
@@ -81,14 +81,8 @@ def rerun_failed_shards(
 ) -> Outcome:
     """Submit a new job scoring the shards of `job_id` without a marker; its Outcome."""
     runtime = runtime or Runtime()
-    original = records.get_record(ddb, settings.table, job_id)
-    if original is None:
-        raise JobNotFoundError(job_id)
+    original = finished_record(ddb, settings, job_id)
     status = JobStatus(original["status"])
-    if status == JobStatus.REJECTED or not original.get("config"):
-        raise JobStateError(f"job {job_id!r} was rejected: fix the config and upload it again")
-    if not status.is_terminal:
-        raise JobStateError(f"job {job_id!r} is {status.value}: cancel it first or let it finish")
     config = stored_config(original, settings)
     if config.shards < 2:
         raise JobStateError(

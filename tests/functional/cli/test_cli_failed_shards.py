@@ -6,45 +6,23 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from support.names import DEMO_ROWS
 from typer.testing import CliRunner
 
-from submitter.cli.demo import write_inputs
 from submitter.cli.entrypoint import app
-from submitter.local.pipeline import connect_handlers
 from submitter.local.stack import LocalStack
 
 pytestmark = pytest.mark.slow
-ROWS = 400
+ROWS = DEMO_ROWS
 FILES = 4
 BAD_FILE = 2
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with pytest.MonkeyPatch.context() as patch:
-        state = tmp_path_factory.mktemp("state") / "local.json"
-        patch.setenv("BATCHSCORE_LOCAL_STATE", str(state))
-        with LocalStack(max_vcpus=2, state_file=state) as running:
-            connect_handlers(running)
-            write_inputs(running.client("s3"), running.names.data_bucket, ROWS)
-            yield running
-
-
-@pytest.fixture
-def cli(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in ("BATCHSCORE_TABLE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(logging.getLogger("submitter"), "handlers", [])
-    return CliRunner()
 
 
 def invoke(cli: CliRunner, *args: str, code: int | None = 0) -> dict[str, Any]:
