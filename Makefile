@@ -28,8 +28,15 @@ $(VENV)/.installed: uv.lock pyproject.toml | $(UV)
 
 install: $(VENV)/.installed ## create .venv from uv.lock (silent when already done)
 
-test: install lint tf-require ## lint, then every test tier (unit, functional, e2e)
+test: install lint tf-require browser ## lint, then every test tier (unit, functional, e2e)
 	$(RUN) pytest $(PYTEST_ARGS)
+
+.PHONY: browser
+browser: ## Debian's chromium, which the report test renders in (apt-get, only when missing)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { command -v apt-get >/dev/null 2>&1 && apt-get update -qq >/dev/null && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  { echo "chromium is missing and apt-get could not install it: the report test needs it" >&2; exit 1; }
 
 test-fast: install ## every tier but the tests marked slow (no lint): a quick check while working
 	$(RUN) pytest -m "not slow" $(PYTEST_ARGS)

@@ -36,3 +36,12 @@ REJECTED_PREFIX = (
 )
 # JSON merged over config/pricing.py's table (Terraform's `prices`); unset: the table as it is
 PRICES = "BATCHSCORE_PRICES"
+
+# The real-time endpoint (Lambda from the job image; terraform/realtime.tf)
+ENDPOINT_CONFIG = "BATCHSCORE_ENDPOINT_CONFIG"  # the endpoint config's JSON text (config.endpoint)
+
+# Notifications (submitter.notify): where "job finished" goes, and when drift and RUNNABLE count
+NOTIFY_TOPIC_ARN = "BATCHSCORE_NOTIFY_TOPIC_ARN"  # the SNS topic; unset: no SNS message
+EVENT_BUS = "BATCHSCORE_EVENT_BUS"  # EventBridge bus name or ARN; unset: no event
+DRIFT_THRESHOLD = "BATCHSCORE_DRIFT_THRESHOLD"  # PSI above which predictions "drifted" (0.2)
+RUNNABLE_ALERT_SECONDS = "BATCHSCORE_RUNNABLE_ALERT_SECONDS"  # "stuck in RUNNABLE" after this

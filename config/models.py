@@ -271,6 +271,29 @@ def trusted_type_problems(model: ModelSpec) -> list[Problem]:
     return problems
 
 
+def model_problems(model: ModelSpec) -> list[Problem]:
+    """The rules on `model` alone (also the endpoint config's: config.endpoint)."""
+    problems: list[Problem] = []
+    model_format = model.format or MODEL_EXTENSIONS.get(extension(model.uri))
+    if model_format is None:
+        problems.append(
+            Problem(
+                "model.format",
+                f"required: the extension of {model.uri!r} does not say "
+                f"({', '.join(MODEL_EXTENSIONS)})",
+            )
+        )
+    elif model_format in UNSAFE_MODEL_FORMATS and not model.sha256:
+        problems.append(
+            Problem("model.sha256", f"required when the model format is {model_format}")
+        )
+    if model.trusted_types and model_format in UNSAFE_MODEL_FORMATS:
+        problems.append(
+            Problem("model.trusted_types", f"applies to skops models only, not {model_format}")
+        )
+    return problems + trusted_type_problems(model)
+
+
 def cross_field_problems(config: JobConfig, *, queues: tuple[str, ...]) -> list[Problem]:
     problems: list[Problem] = []
     if config.priority not in queues:
@@ -280,24 +303,7 @@ def cross_field_problems(config: JobConfig, *, queues: tuple[str, ...]) -> list[
             )
         )
 
-    model_format = config.model.format or MODEL_EXTENSIONS.get(extension(config.model.uri))
-    if model_format is None:
-        problems.append(
-            Problem(
-                "model.format",
-                f"required: the extension of {config.model.uri!r} does not say "
-                f"({', '.join(MODEL_EXTENSIONS)})",
-            )
-        )
-    elif model_format in UNSAFE_MODEL_FORMATS and not config.model.sha256:
-        problems.append(
-            Problem("model.sha256", f"required when the model format is {model_format}")
-        )
-    if config.model.trusted_types and model_format in UNSAFE_MODEL_FORMATS:
-        problems.append(
-            Problem("model.trusted_types", f"applies to skops models only, not {model_format}")
-        )
-    problems += trusted_type_problems(config.model)
+    problems += model_problems(config.model)
 
     if config.input.format is None and config.input.uri.endswith("/"):
         problems.append(
@@ -317,14 +323,17 @@ def cross_field_problems(config: JobConfig, *, queues: tuple[str, ...]) -> list[
         problems.append(
             Problem("output.uri", f"must not equal or lie inside input.uri ({config.input.uri})")
         )
-    # Overlap of features and passthrough is legal (an id may also be a feature), but the output
-    # reserves `prediction` and `proba_*` for the model's answers.
-    for index, column in enumerate(config.output.passthrough):
-        if column == "prediction" or column.startswith("proba_"):
-            problems.append(
-                Problem(
-                    f"output.passthrough[{index}]",
-                    f"{column!r} clashes with the output's prediction columns",
-                )
-            )
-    return problems
+    return problems + passthrough_problems(config.output.passthrough)
+
+
+def passthrough_problems(passthrough: list[str]) -> list[Problem]:
+    """Overlap of features and passthrough is legal (an id may also be a feature), but the output
+    reserves `prediction` and `proba_*` for the model's answers (also the endpoint's rule)."""
+    return [
+        Problem(
+            f"output.passthrough[{index}]",
+            f"{column!r} clashes with the output's prediction columns",
+        )
+        for index, column in enumerate(passthrough)
+        if column == "prediction" or column.startswith("proba_")
+    ]

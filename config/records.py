@@ -19,6 +19,8 @@ from config.status import JobStatus, statuses_before
 KEY = "job_id"
 STATUS_INDEX = "by-status"  # hash: status, range: created_at -> "list jobs by status, newest first"
 STATUS_INDEX_RANGE = "created_at"
+# hash: name, range: created_at, projecting status -> "the last run of this name" (submitter.drift)
+NAME_INDEX = "by-name"
 TTL_ATTRIBUTE = "expires_at"
 DEFAULT_TTL_DAYS = 90
 # The submission lease (submitter.submission): who may submit a record's Batch job, until when.
@@ -267,6 +269,7 @@ def table_definition(table: str) -> dict[str, Any]:
             {"AttributeName": KEY, "AttributeType": "S"},
             {"AttributeName": "status", "AttributeType": "S"},
             {"AttributeName": STATUS_INDEX_RANGE, "AttributeType": "S"},
+            {"AttributeName": "name", "AttributeType": "S"},
         ],
         "KeySchema": [{"AttributeName": KEY, "KeyType": "HASH"}],
         "GlobalSecondaryIndexes": [
@@ -277,6 +280,14 @@ def table_definition(table: str) -> dict[str, Any]:
                     {"AttributeName": STATUS_INDEX_RANGE, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": NAME_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "name", "KeyType": "HASH"},
+                    {"AttributeName": STATUS_INDEX_RANGE, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["status"]},
+            },
         ],
     }

@@ -169,7 +169,7 @@ def _claim_owner(data: bytes) -> str | None:
 
 def commit_manifest(output: Location, manifest: dict[str, Any]) -> dict[str, Any]:
     """Write the manifest only if there is none; return the manifest committed. One already
-    there is accepted only if this job wrote it (a retried last child); another job's is never
+    there is accepted only if this job wrote it (a repeated commit); another job's is never
     replaced."""
     location = manifest_location(output)
     data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()

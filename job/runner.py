@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from config.digest import config_sha256
+from config.endpoint import EndpointConfig
 from config.models import JobConfig
 from config.records import timestamp, utc_now
 from config.uris import Location, parse_uri
@@ -56,6 +57,7 @@ from job.output import (
 from job.plan import read_units, refreshed, shard_slice
 from job.scoring import Predictor, quiet_feature_names, score
 from job.storage import Unit, filesystem, input_files, read_bytes, shard_units
+from job.summary import SummaryBuilder, kind_for, merge
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ class ShardResult:
     output_uri: str
     manifest_uri: str | None  # None: an array child whose job is not committed yet
     bad_rows: int = 0  # rows set aside under _errors/ (a job with a bad-rows budget)
+    prediction_summary: dict[str, Any] | None = None  # job.summary, once the job is committed
 
     def figures(self) -> dict[str, Any]:
         """What a SUCCEEDED record carries (`status.mark_succeeded`)."""
@@ -94,6 +97,7 @@ class ShardResult:
             "output_uri": self.output_uri,
             "manifest_uri": self.manifest_uri,
             "bad_rows": self.bad_rows,
+            "prediction_summary": self.prediction_summary,
         }
 
     def summary(self) -> dict[str, Any]:
@@ -142,7 +146,9 @@ class ScoringPlan:
         return RowGuard(self.predictor, numbers, dict(self.csv_types), csv_numbers)
 
 
-def plan_scoring(estimator: Any, schema: pa.Schema, config: JobConfig, source: str) -> ScoringPlan:
+def plan_scoring(
+    estimator: Any, schema: pa.Schema, config: JobConfig | EndpointConfig, source: str
+) -> ScoringPlan:
     """Match the input (`schema`, read from the file `source`) to the model and choose how the
     model is fed: a float64 matrix, or a DataFrame as it was fit on (`job.frames`)."""
     try:
@@ -256,6 +262,12 @@ def _score_claimed(
         log.info("removed stale parts", extra={"parts": stale})
 
     writer = PartWriter(output, options.shard, config.output.format, part_rows=options.part_rows)
+    summary = SummaryBuilder(kind_for(model.estimator, config.output.predict), plan.predictor.names)
+
+    def write(batch: pa.RecordBatch) -> None:
+        summary.observe(batch)  # the writer thread: in input order, no lock needed
+        writer.write(batch)
+
     budget = Budget.of(config.output)
     sink = None
     try:
@@ -266,7 +278,7 @@ def _score_claimed(
                 output,
                 options.shard,
                 config.output.format,
-                writer.write,
+                write,
                 budget,
                 passthrough=plan.columns.passthrough,
                 part_rows=options.part_rows,
@@ -280,7 +292,7 @@ def _score_claimed(
             stats = score(
                 batches,
                 plan.predictor,
-                writer.write,
+                write,
                 workers=options.workers,
                 on_progress=Progress(log),
             )
@@ -324,6 +336,7 @@ def _score_claimed(
         "finished_at": timestamp(utc_now()),
         "seconds": round(seconds, 3),
         "timings": {k: round(v, 3) for k, v in stats.stages.items()},
+        "prediction_summary": summary.as_dict(),
     }
     if options.shards == 1:
         budget.check(bad_rows, stats.rows + bad_rows, reasons)
@@ -336,7 +349,7 @@ def _score_claimed(
 
 
 def commit_shards(config: JobConfig, job_id: str, shards: int) -> ShardResult:
-    """Write the job's manifest from every child's marker (the last child calls this)."""
+    """Write the job's manifest from every child's marker (the commit job calls this)."""
     output = parse_uri(config.output.uri)
     markers = merge_shard_markers(output, job_id, shards)
     first = markers[0]
@@ -364,6 +377,7 @@ def commit_shards(config: JobConfig, job_id: str, shards: int) -> ShardResult:
             {k: m.get(k, 0) for k in ("shard", "attempt", "rows", "bad_rows", "seconds", "timings")}
             for m in markers
         ],
+        "prediction_summary": merge(m.get("prediction_summary") for m in markers),
     }
     check_claim(output, job_id)
     return _outcome_of(commit_manifest(output, manifest), output)
@@ -386,6 +400,7 @@ def _outcome_of(manifest: dict[str, Any], output: Any) -> ShardResult:
         output.uri(),
         manifest_location(output).uri(),
         manifest.get("bad_rows", 0),
+        manifest.get("prediction_summary"),
     )
 
 

@@ -14,6 +14,8 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 from submitter.clients import client_config
 from submitter.ingest import handle_event
 from submitter.ingest_queue import handle_batch, is_queue_event
+from submitter.notify import Notifier
+from submitter.notify_hooks import after_ingest
 from submitter.settings import Settings
 
 logger = Logger(service="batchscore-ingest")
@@ -24,6 +26,7 @@ s3 = boto3.client("s3", config=client_config("s3"))
 ddb = boto3.client("dynamodb", config=client_config("dynamodb"))
 # Not retried by botocore: SubmitJob is not idempotent (see submitter.clients).
 batch = boto3.client("batch", config=client_config("batch-submit"))
+notifier = Notifier.from_env(os.environ, lambda service: boto3.client(service))
 
 
 def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
@@ -32,7 +35,9 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
     if is_queue_event(event):
         remaining = getattr(context, "get_remaining_time_in_millis", None)
         return handle_batch(
-            event, s3=s3, ddb=ddb, batch=batch, settings=settings, remaining_millis=remaining
-        )
+            event, s3=s3, ddb=ddb, batch=batch, settings=settings, remaining_millis=remaining,
+            after=lambda outcomes: after_ingest(outcomes, ddb, settings.table, notifier),
+        )  # fmt: skip
     outcomes = handle_event(event, s3=s3, ddb=ddb, batch=batch, settings=settings)
+    after_ingest(outcomes, ddb, settings.table, notifier)
     return {"outcomes": [vars(outcome) for outcome in outcomes]}

@@ -27,7 +27,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from submitter.exceptions import RetryableError
 from submitter.ingest import handle_event
 from submitter.settings import Settings
-from submitter.submission import Runtime
+from submitter.submission import Outcome, Runtime
 
 logger = logging.getLogger(__name__)
 
@@ -56,17 +56,24 @@ def handle_batch(
     settings: Settings,
     runtime: Runtime | None = None,
     remaining_millis: Callable[[], int] | None = None,
+    after: Callable[[list[Outcome]], None] | None = None,
 ) -> dict[str, Any]:
     """Ingest every message of an SQS batch; the `batchItemFailures` response names the ones to
     redeliver (Lambda deletes the rest). `remaining_millis`: the invocation's time left
-    (`context.get_remaining_time_in_millis`); None: no limit (the local stack, tests)."""
+    (`context.get_remaining_time_in_millis`); None: no limit (the local stack, tests).
+    `after` gets each message's outcomes (the notifications): when it raises, the message goes
+    back to the queue like a failed ingest, and its redelivery calls `after` again."""
     runtime = runtime or Runtime()
 
     def ingest_message(record: SQSRecord) -> None:
         if remaining_millis is not None and remaining_millis() < RESERVE_MILLIS:
             raise DeferredError(f"message {record.message_id}: too little time left, deferred")
         notification = json.loads(record.body)
-        handle_event(notification, s3=s3, ddb=ddb, batch=batch, settings=settings, runtime=runtime)
+        outcomes = handle_event(
+            notification, s3=s3, ddb=ddb, batch=batch, settings=settings, runtime=runtime
+        )
+        if after is not None:
+            after(outcomes)
 
     # Not raise_on_entire_batch_failure: a batch whose every record failed is reported like any
     # other (each item named), so Lambda counts a receive for each and none is lost.

@@ -13,9 +13,10 @@ from aws_lambda_powertools.logging.utils import copy_config_to_registered_logger
 
 from config import env
 from config.pricing import load_prices
-from submitter import job_cost, job_metrics, reconcile
+from submitter import job_cost, job_metrics, notify_hooks, reconcile
 from submitter.clients import client_config
 from submitter.finished import after_state_change
+from submitter.notify import Notifier
 from submitter.state_change import handle_event
 
 logger = Logger(service="batchscore-state")
@@ -27,6 +28,7 @@ ddb = boto3.client("dynamodb", config=client_config("dynamodb"))
 batch = boto3.client("batch", config=client_config("batch"))
 prices = load_prices(os.environ.get(env.PRICES))
 environments = job_cost.EnvironmentCache()  # a warm Lambda asks for each queue's every 5 min
+notifier = Notifier.from_env(os.environ, lambda service: boto3.client(service))
 
 
 def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
@@ -36,6 +38,7 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         run = reconcile.reconcile(ddb, batch, table, since=reconcile.SCHEDULED_SINCE)
         findings = [f.as_dict() for f in run]
         logger.info("reconciled", extra={"records": len(findings)})
+        notify_hooks.after_reconcile(run, ddb, batch, table, notifier)
         return {"reconciled": findings}
     change = handle_event(event, ddb=ddb, table=table, batch=batch)
     logger.info("state change", extra={"change": vars(change) if change else None})
@@ -43,4 +46,5 @@ def handler(event: dict[str, Any], context: object = None) -> dict[str, Any]:
         event, ddb=ddb, table=table, batch=batch, prices=prices, cache=environments,
         publish=job_metrics.publish,
     )  # fmt: skip
+    notify_hooks.after_batch_event(event, ddb, table, notifier)
     return {"change": vars(change) if change else None}

@@ -146,6 +146,7 @@ locals {
   job_record_attributes = [
     "job_id", "status", "created_at", "updated_at", "history", "attempts", "status_reason",
     "exit_code", "rows", "seconds", "output_uri", "manifest_uri", "bad_rows",
+    "prediction_summary",
   ]
 }
 

@@ -41,6 +41,11 @@ locals {
     # job's tasks beside the config's, and Batch fails a job with more than 50 in all.
     BATCHSCORE_JOB_DEFINITION_TAG_COUNT = tostring(length(aws_batch_job_definition.this.tags_all))
     BATCHSCORE_PRICES                   = var.prices # the job-cost table's overrides (config/pricing.py)
+    # Where notifications go (terraform/notifications.tf).
+    BATCHSCORE_NOTIFY_TOPIC_ARN       = local.notification_environment.BATCHSCORE_NOTIFY_TOPIC_ARN
+    BATCHSCORE_EVENT_BUS              = local.notification_environment.BATCHSCORE_EVENT_BUS
+    BATCHSCORE_DRIFT_THRESHOLD        = local.notification_environment.BATCHSCORE_DRIFT_THRESHOLD
+    BATCHSCORE_RUNNABLE_ALERT_SECONDS = local.notification_environment.BATCHSCORE_RUNNABLE_ALERT_SECONDS
   }
   lease_margin_seconds = 10
 }

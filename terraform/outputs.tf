@@ -99,3 +99,18 @@ output "job_log_group" {
   description = "CloudWatch Logs group of the scoring containers (`batchscore logs` reads it)."
   value       = aws_cloudwatch_log_group.jobs.name
 }
+
+output "realtime_function_url" {
+  description = "The endpoint's function URL (POST rows, SigV4-signed for service `lambda`); null when enable_realtime is false."
+  value       = try(aws_lambda_function_url.realtime["endpoint"].function_url, null)
+}
+
+output "realtime_function_name" {
+  description = "The endpoint Lambda's name (for its logs and for IAM policies granting lambda:InvokeFunctionUrl)."
+  value       = try(aws_lambda_function.realtime["endpoint"].function_name, null)
+}
+
+output "notifications_topic_arn" {
+  description = "The SNS topic every finished (and stuck) job is announced on; subscribe to it. EventBridge gets the same as `detail-type` \"batchscore Job Finished\" / \"batchscore Job Stuck\" (source `batchscore`) on the default bus."
+  value       = aws_sns_topic.notifications.arn
+}

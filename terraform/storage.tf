@@ -165,12 +165,27 @@ resource "aws_dynamodb_table" "jobs" {
     type = "S"
   }
 
+  attribute {
+    name = "name"
+    type = "S"
+  }
+
   # "List jobs by status, newest first".
   global_secondary_index {
     name            = "by-status"
     hash_key        = "status"
     range_key       = "created_at"
     projection_type = "ALL"
+  }
+
+  # "The last run of this name" (drift against the previous success, submitter/drift.py): keys and
+  # status only; the one record found is read from the table.
+  global_secondary_index {
+    name               = "by-name"
+    hash_key           = "name"
+    range_key          = "created_at"
+    projection_type    = "INCLUDE"
+    non_key_attributes = ["status"]
   }
 
   ttl {

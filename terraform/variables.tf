@@ -367,3 +367,100 @@ variable "dashboard_enabled" {
   type        = bool
   default     = false
 }
+
+# --- Real-time endpoint (realtime.tf; docs/endpoint.md) ---------------------------------------
+
+variable "enable_realtime" {
+  description = "Deploy the real-time endpoint: a Lambda from the job's image (target `endpoint`) behind a function URL with IAM auth, serving realtime_endpoint's model."
+  type        = bool
+  default     = false
+}
+
+variable "realtime_endpoint" {
+  description = "The endpoint config (config/endpoint.py, docs/endpoint.md): the model as in a job config (an s3:// uri, format, sha256, trusted_types), input.features, output.passthrough and output.predict, limits. Required when enable_realtime."
+  type = object({
+    name = optional(string, "realtime")
+    model = object({
+      uri           = string
+      format        = optional(string)
+      sha256        = optional(string)
+      trusted_types = optional(list(string))
+    })
+    features    = optional(list(string))
+    passthrough = optional(list(string), [])
+    predict     = optional(string, "predict")
+    max_rows    = optional(number, 10000)
+  })
+  default = null
+
+  validation {
+    condition     = !var.enable_realtime || var.realtime_endpoint != null
+    error_message = "enable_realtime needs realtime_endpoint: at least { model = { uri = \"s3://...\" } }."
+  }
+
+  validation {
+    condition     = var.realtime_endpoint == null || can(regex("^s3://[^/]+/.+[^/]$", var.realtime_endpoint.model.uri))
+    error_message = "realtime_endpoint.model.uri must be an s3:// URI of a model file (the Lambda reads it at init)."
+  }
+}
+
+variable "realtime_image_tag" {
+  description = "Tag of the endpoint image (job/Dockerfile, `--target endpoint`) in the stack's ECR repository; null: \"<image_tag>-endpoint\"."
+  type        = string
+  default     = null
+}
+
+variable "realtime_memory_mib" {
+  description = "Memory of the endpoint Lambda (MiB); Lambda gives CPU in proportion (1,769 MiB = one vCPU)."
+  type        = number
+  default     = 2048
+
+  validation {
+    condition     = var.realtime_memory_mib >= 512 && var.realtime_memory_mib <= 10240
+    error_message = "realtime_memory_mib must be 512-10240 (the scoring stack needs more than Lambda's 128 MiB minimum)."
+  }
+}
+
+variable "realtime_reserved_concurrency" {
+  description = "Reserved concurrency of the endpoint Lambda: at most this many requests at once (each a model in memory), the rest throttled (429)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.realtime_reserved_concurrency >= 1
+    error_message = "realtime_reserved_concurrency must be at least 1 (0 would refuse every request)."
+  }
+}
+
+variable "realtime_timeout_seconds" {
+  description = "Timeout of one endpoint request (seconds). Init (imports + model load) has its own 10 s limit for on-demand functions."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.realtime_timeout_seconds >= 1 && var.realtime_timeout_seconds <= 900
+    error_message = "realtime_timeout_seconds must be 1-900 (Lambda's range)."
+  }
+}
+
+variable "drift_threshold" {
+  description = "Population stability index of a job's predictions against the last successful run of the same name above which its notification says they drifted (0.2: the usual rule of thumb for a significant shift)."
+  type        = number
+  default     = 0.2
+
+  validation {
+    condition     = var.drift_threshold > 0
+    error_message = "drift_threshold must be above 0."
+  }
+}
+
+variable "runnable_alert_minutes" {
+  description = "Minutes a job may sit in RUNNABLE before it is announced as stuck (once), by the state Lambda's scheduled run (reconcile_schedule must be set)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.runnable_alert_minutes >= 1
+    error_message = "runnable_alert_minutes must be at least 1."
+  }
+}

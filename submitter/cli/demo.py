@@ -27,6 +27,7 @@ from config.retry import EXIT_TRANSIENT
 from config.status import JobStatus
 from submitter.batch import job_name
 from submitter.cli.demo_cost import show_costs
+from submitter.cli.demo_drift import drift_checks, rerun_shifted, show_notifications
 from submitter.cli.submit import upload_config
 from submitter.cli.views import jobs_table, plain, status_text
 from submitter.local.pipeline import connect_handlers
@@ -198,10 +199,19 @@ def run_demo(console: Console | None = None, *, rows: int = 20_000, timeout: flo
             console.print(f"uploaded s3://{stack.names.jobs_bucket}/{key}: {job.label}")
 
         records = follow_jobs(console, ddb, settings.table, jobs, timeout)
+        # Drift: the first job's name again, on shifted customers (submitter/cli/demo_drift.py).
+        rerun_id, records[rerun_id] = rerun_shifted(console, stack, jobs[0].config, rows, timeout)
         console.print(summary_table(jobs, records))
         show_predictions(console, s3, records.get(jobs[0].job_id or ""))
+        job_ids = [job.job_id for job in jobs if job.job_id] + [rerun_id]
+        seen = show_notifications(console, stack, job_ids)
         ok = check(console, s3, stack.names.jobs_bucket, jobs, records, settings.rejected_prefix)
-        show_costs(console, ddb, settings.table, [job.job_id for job in jobs])
+        for text, passed in drift_checks(jobs[0].job_id, rerun_id, seen, job_ids):
+            console.print(f"[{'green' if passed else 'red'}]{'ok ' if passed else 'NOT'}[/] {text}")
+            ok = ok and passed
+        show_costs(console, ddb, settings.table, job_ids)
+        first = records.get(jobs[0].job_id or "")  # predict_proba, like the endpoint below
+        ok = realtime(console, s3, stack.env, stack.names.data_bucket, first) and ok
     finally:
         with console.status("stopping the local stack..."):
             stack.stop()
@@ -308,3 +318,12 @@ def check(
     for text, passed in results:
         console.print(f"[{'green' if passed else 'red'}]{'ok ' if passed else 'NOT'}[/] {text}")
     return all(passed for _, passed in results)
+
+
+def realtime(
+    console: Console, s3: Any, environment: dict[str, str], bucket: str, record: Any
+) -> bool:
+    """`batchscore serve` once, on the same model (submitter/cli/demo_endpoint.py)."""
+    from submitter.cli import demo_endpoint
+
+    return demo_endpoint.run(console, s3, environment, bucket, FEATURES, record)

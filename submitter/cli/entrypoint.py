@@ -11,9 +11,10 @@ from collections.abc import Callable
 
 import typer
 
-from submitter.cli import check, logs, manage, score, stack, status, submit, validate
+from submitter.cli import check, logs, manage, score, serve, stack, status, submit, validate
 from submitter.cli.cost import cost
 from submitter.cli.errors import ExitCode, reported
+from submitter.cli.report import report
 
 app = typer.Typer(
     help="Batch ML scoring on AWS Batch: validate, submit and follow scoring jobs.",
@@ -46,6 +47,8 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "reconcile": manage.reconcile,
     "demo": stack.demo,
     "cost": cost,
+    "serve": serve.serve,
+    "report": report,
 }
 LOCAL_COMMANDS: dict[str, Callable[..., None]] = {"up": stack.local_up}
 

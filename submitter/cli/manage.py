@@ -22,6 +22,11 @@ def cancel(
     ddb = target.client("dynamodb")
     settings = Settings.from_env(target.variables)
     moved = job_actions.cancel(ddb, target.client("batch"), settings, job_id)
+    if moved:  # the CLI decided CANCELLED, so it sends the notification (once: notify.py)
+        from submitter.notify import Notifier, job_finished
+
+        notifier = Notifier.from_env(target.variables, target.client)
+        job_finished(ddb, settings.table, job_id, notifier)
     record = find_record(target, job_id)
     text = f"{job_id}: {'cancelled' if moved else 'already ' + record['status']}"
     emit({"job_id": job_id, "cancelled": moved, "status": record["status"]}, as_json, text)

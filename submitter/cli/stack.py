@@ -62,6 +62,9 @@ def local_up(
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     with LocalStack(max_vcpus=vcpus, state_file=path) as stack:
         connect_handlers(stack)
+        from submitter.local.notifications import watch
+
+        watch(stack.client("sqs"), typer.echo, stopping)  # each notification as it is sent
         typer.echo(f"local stack up: AWS at {stack.endpoint_url}, Batch at {stack.batch_url}")
         typer.echo(f"state: {path} (Ctrl-C stops the stack)")
         for name, value in stack.env.items():

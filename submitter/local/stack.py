@@ -42,7 +42,7 @@ from werkzeug.serving import make_server
 
 from config import env
 from config.records import table_definition
-from submitter.local import access, jobs
+from submitter.local import access, jobs, notifications
 from submitter.local.api import BatchApi
 from submitter.local.executor import LocalBatch, default_queues
 from submitter.local.jobs import JobDefinition
@@ -121,6 +121,7 @@ class LocalStack:
         self._api: BatchApi | None = None
         self._batch: LocalBatch | None = None
         self._logs: Any = None
+        self._notify_env: dict[str, str] = {}  # the topic and the bus (local.notifications)
         self.endpoint_url = ""
         # Every request to either server must carry it: the access key id of `env`.
         self.token = access.new_token()
@@ -230,6 +231,7 @@ class LocalStack:
             env.PLATFORM: "EC2",  # the local Batch places whole vCPUs, as EC2 does
             env.DATA_BUCKET: self.names.data_bucket,
             env.RESULTS_BUCKET: self.names.data_bucket,
+            **self._notify_env,
         }
 
     def client(self, service: str) -> Any:
@@ -261,6 +263,7 @@ class LocalStack:
         )
         self.client("dynamodb").create_table(**table_definition(self.names.table))
         self.client("logs").create_log_group(logGroupName=self.names.log_group)
+        self._notify_env = notifications.create(self.client)
 
     def _deliver_batch_event(self, event: dict[str, Any]) -> None:
         handler = self.on_batch_event

@@ -570,3 +570,186 @@ run "an_image_without_a_tag_or_digest_is_refused" {
 
   expect_failures = [var.image_uri]
 }
+
+# ---------------------------------------------------------------------------------------------
+# The real-time endpoint (realtime.tf): off by default; on, a container-image Lambda behind a
+# function URL with IAM auth, its role reading the model object only.
+# ---------------------------------------------------------------------------------------------
+
+run "realtime_is_off_by_default" {
+  command = plan
+
+  variables {
+    realtime_endpoint = null
+  }
+
+  assert {
+    condition     = length(aws_lambda_function.realtime) == 0 && length(aws_lambda_function_url.realtime) == 0
+    error_message = "nothing real-time is deployed unless enable_realtime"
+  }
+  assert {
+    condition     = length(aws_ecr_repository_policy.realtime) == 0 && length(aws_iam_role.realtime) == 0
+    error_message = "no role and no repository policy for an endpoint that is off"
+  }
+}
+
+run "realtime_function_url_uses_iam_auth" {
+  command = apply
+
+  variables {
+    realtime_endpoint = {
+      model       = { uri = "s3://models-bucket/models/churn.skops", sha256 = "abababababababababababababababababababababababababababababababab" }
+      features    = ["plan", "tenure_months"]
+      passthrough = ["customer_id"]
+      predict     = "predict_proba"
+    }
+    enable_realtime               = true
+    realtime_memory_mib           = 3008
+    realtime_reserved_concurrency = 3
+  }
+
+  assert {
+    condition     = aws_lambda_function_url.realtime["endpoint"].authorization_type == "AWS_IAM"
+    error_message = "the function URL must require SigV4 (AWS_IAM), never NONE"
+  }
+  assert {
+    condition     = aws_lambda_function_url.realtime["endpoint"].function_name == aws_lambda_function.realtime["endpoint"].function_name
+    error_message = "the URL fronts the endpoint function"
+  }
+  assert {
+    condition     = aws_lambda_function_url.realtime["endpoint"].invoke_mode == "BUFFERED"
+    error_message = "one buffered answer (Lambda's 6 MB response limit applies)"
+  }
+  assert {
+    condition     = aws_lambda_function.realtime["endpoint"].package_type == "Image"
+    error_message = "the endpoint runs the job's container image"
+  }
+  assert {
+    condition     = aws_lambda_function.realtime["endpoint"].image_uri == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/batchscore-job:0.1.0-endpoint"
+    error_message = "the image comes from the job's ECR repository, tagged <image_tag>-endpoint"
+  }
+  assert {
+    condition     = aws_lambda_function.realtime["endpoint"].memory_size == 3008 && aws_lambda_function.realtime["endpoint"].reserved_concurrent_executions == 3
+    error_message = "memory and reserved concurrency come from their variables"
+  }
+  assert {
+    condition = jsondecode(aws_lambda_function.realtime["endpoint"].environment[0].variables["BATCHSCORE_ENDPOINT_CONFIG"]) == {
+      name   = "realtime"
+      model  = { uri = "s3://models-bucket/models/churn.skops", sha256 = "abababababababababababababababababababababababababababababababab" }
+      input  = { features = ["plan", "tenure_months"] }
+      output = { passthrough = ["customer_id"], predict = "predict_proba" }
+      limits = { max_rows = 10000 }
+    }
+    error_message = "the handler's config is the endpoint config, unset fields left out"
+  }
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.realtime["endpoint"].statement : toset(s.resources) if contains(s.actions, "s3:GetObject")] == [toset(["arn:aws:s3:::models-bucket/models/churn.skops"])]
+    error_message = "the role reads the model object and nothing else"
+  }
+  assert {
+    condition     = toset(flatten([for s in data.aws_iam_policy_document.realtime["endpoint"].statement : s.actions])) == toset(["s3:GetObject", "logs:CreateLogStream", "logs:PutLogEvents"])
+    error_message = "no action beyond reading the model and writing the logs"
+  }
+  assert {
+    condition     = output.realtime_function_url == aws_lambda_function_url.realtime["endpoint"].function_url
+    error_message = "the URL is an output"
+  }
+}
+
+run "realtime_needs_an_endpoint_config" {
+  command = plan
+
+  variables {
+    enable_realtime   = true
+    realtime_endpoint = null
+  }
+
+  expect_failures = [var.realtime_endpoint]
+}
+
+run "realtime_model_must_be_on_s3" {
+  command = plan
+
+  variables {
+    realtime_endpoint = { model = { uri = "/home/me/model.skops" } }
+  }
+
+  expect_failures = [var.realtime_endpoint]
+}
+
+run "notifications_topic_is_encrypted_and_the_lambdas_may_only_notify_there" {
+  command = apply
+
+  assert {
+    condition     = aws_sns_topic.notifications.name == "batchscore-notifications" && aws_sns_topic.notifications.kms_master_key_id == aws_kms_key.notifications.arn
+    error_message = "The topic is \"<name>-notifications\", encrypted with the stack's own key."
+  }
+
+  assert {
+    condition     = aws_kms_key.notifications.enable_key_rotation
+    error_message = "The topic's key rotates."
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.notifications_key.statement :
+      contains(flatten([for p in s.principals : p.identifiers if p.type == "Service"]), "cloudwatch.amazonaws.com") && toset(s.actions) == toset(["kms:Decrypt", "kms:GenerateDataKey*"])
+    ])
+    error_message = "CloudWatch alarms may use the key (to publish to the encrypted topic), for data keys only."
+  }
+
+  assert {
+    condition = alltrue([
+      for key, doc in data.aws_iam_policy_document.notify :
+      one([for s in doc.statement : s.resources if s.sid == "PublishToTheTopic"]) == toset([aws_sns_topic.notifications.arn])
+      && one([for s in doc.statement : s.resources if s.sid == "EncryptForTheTopic"]) == toset([aws_kms_key.notifications.arn])
+      && one([for s in doc.statement : s.resources if s.sid == "PutEventsOnTheDefaultBus"]) == toset(["arn:aws:events:eu-west-1:123456789012:event-bus/default"])
+    ])
+    error_message = "The Lambdas publish to this stack's topic, with its key, and put events on the default bus only."
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.notify["state"].statement : s.resources if s.sid == "FindTheLastRunOfAName"]) == toset(["${aws_dynamodb_table.jobs.arn}/index/by-name"]) && length([for s in data.aws_iam_policy_document.notify["ingest"].statement : s if s.sid == "FindTheLastRunOfAName"]) == 0
+    error_message = "Only the state Lambda (drift) queries the by-name index."
+  }
+
+  assert {
+    condition = alltrue([
+      for key in ["ingest", "state"] :
+      aws_lambda_function.this[key].environment[0].variables["BATCHSCORE_NOTIFY_TOPIC_ARN"] == aws_sns_topic.notifications.arn
+      && aws_lambda_function.this[key].environment[0].variables["BATCHSCORE_EVENT_BUS"] == "default"
+      && aws_lambda_function.this[key].environment[0].variables["BATCHSCORE_DRIFT_THRESHOLD"] == "0.2"
+      && aws_lambda_function.this[key].environment[0].variables["BATCHSCORE_RUNNABLE_ALERT_SECONDS"] == "3600"
+    ])
+    error_message = "Both Lambdas know the topic, the bus, the drift threshold (0.2) and the RUNNABLE threshold (60 minutes)."
+  }
+
+  assert {
+    condition     = aws_dynamodb_table.jobs.global_secondary_index != null && contains([for i in aws_dynamodb_table.jobs.global_secondary_index : i.name], "by-name")
+    error_message = "The table has the by-name index drift uses."
+  }
+}
+
+run "notification_thresholds_are_variables" {
+  command = plan
+
+  variables {
+    drift_threshold        = 0.35
+    runnable_alert_minutes = 15
+  }
+
+  assert {
+    condition     = local.notification_environment.BATCHSCORE_DRIFT_THRESHOLD == "0.35" && local.notification_environment.BATCHSCORE_RUNNABLE_ALERT_SECONDS == "900"
+    error_message = "drift_threshold and runnable_alert_minutes reach the Lambdas."
+  }
+}
+
+run "drift_threshold_must_be_positive" {
+  command = plan
+
+  variables {
+    drift_threshold = 0
+  }
+
+  expect_failures = [var.drift_threshold]
+}

@@ -73,6 +73,9 @@ class Arns:
     region: str
     account: str
     partition: str = "aws"
+    # SNS topic ARN -> its KMS key ARN, for topics with server-side encryption: publishing to
+    # one is also authorised by KMS (kms:GenerateDataKey and kms:Decrypt, as the publisher).
+    topic_keys: tuple[tuple[str, str], ...] = ()
 
     def s3(self, bucket: str, key: str | None = None) -> str:
         return f"arn:{self.partition}:s3:::{bucket}" + ("" if key is None else f"/{key}")
@@ -94,6 +97,12 @@ class Arns:
         arn = self.batch("job-definition", definition)
         base = arn.rsplit(":", 1)[0] if re.search(r"/[^/:]+:\d+$", arn) else arn
         return sorted({arn, base})
+
+    def event_bus(self, bus: str | None) -> str:
+        if bus and bus.startswith("arn:"):
+            return bus
+        name = bus or "default"
+        return f"arn:{self.partition}:events:{self.region}:{self.account}:event-bus/{name}"
 
     def log_stream(self, group: str, stream: str) -> str:
         prefix = f"arn:{self.partition}:logs:{self.region}:{self.account}"
@@ -181,7 +190,27 @@ def logs_needs(operation: str, params: dict[str, Any], arns: Arns) -> list[Need]
     return [(f"logs:{operation}", arns.log_stream(params["logGroupName"], params["logStreamName"]))]
 
 
+def sns_needs(operation: str, params: dict[str, Any], arns: Arns) -> list[Need]:
+    if operation != "Publish":
+        raise AssertionError(f"no resource rule for sns:{operation}: add one to support.iam_policy")
+    topic = params["TopicArn"]
+    found = [("sns:Publish", topic)]
+    key = dict(arns.topic_keys).get(topic)
+    if key:
+        found += [("kms:GenerateDataKey", key), ("kms:Decrypt", key)]
+    return found
+
+
+def events_needs(operation: str, params: dict[str, Any], arns: Arns) -> list[Need]:
+    """PutEvents is authorised on each entry's event bus (the default bus when unnamed)."""
+    if operation != "PutEvents":
+        raise AssertionError(f"no resource rule for events:{operation}")
+    buses = {arns.event_bus(entry.get("EventBusName")) for entry in params["Entries"]}
+    return [("events:PutEvents", bus) for bus in sorted(buses)]
+
+
 NEEDS = {"s3": s3_needs, "dynamodb": dynamodb_needs, "batch": batch_needs, "logs": logs_needs}
+NEEDS |= {"sns": sns_needs, "events": events_needs}
 
 
 def needs(call: Call, arns: Arns) -> list[Need]:

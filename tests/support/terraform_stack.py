@@ -35,6 +35,7 @@ CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing
 SERVICES: tuple[str, ...] = ("batch", "cloudwatchlogs", "dynamodb", "ec2", "ecr", "events", "iam")
 SERVICES += ("lambda", "s3", "sqs", "sts")
 SERVICES += ("cloudwatch", "kms", "sns")  # alarms, the notifications topic and its key
+REALTIME_MODEL_KEY = "realtime/model.skops"  # where the e2e stack's endpoint reads its model
 
 PROVIDER_OVERRIDE = """\
 provider "aws" {{
@@ -218,7 +219,20 @@ def prepare_account(stack: TerraformStack) -> dict[str, Any]:
     role = stack.client("iam").create_role(
         RoleName="e2e-batch-service", AssumeRolePolicyDocument=json.dumps(trust)
     )["Role"]["Arn"]
-    return {"batch_service_role_arn": role, "force_destroy": True}
+    # The real-time endpoint on (off by default), so its role and environment are applied and
+    # checked too; its model is put there by the IAM test (the apply does not read it).
+    account = stack.client("sts").get_caller_identity()["Account"]
+    realtime = {
+        "model": {"uri": f"s3://batchscore-models-{account}-{REGION}/{REALTIME_MODEL_KEY}"},
+        "passthrough": ["id"],
+        "predict": "predict_proba",
+    }
+    return {
+        "batch_service_role_arn": role,
+        "force_destroy": True,
+        "enable_realtime": True,
+        "realtime_endpoint": realtime,
+    }
 
 
 def module_override(arguments: dict[str, Any]) -> str:

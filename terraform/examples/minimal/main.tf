@@ -141,3 +141,18 @@ output "job_log_group" {
   description = "CloudWatch Logs group of the scoring containers (`batchscore logs` reads it)."
   value       = module.batchscore.job_log_group
 }
+
+output "realtime_function_url" {
+  description = "The endpoint's function URL; null unless enable_realtime (docs/endpoint.md)."
+  value       = module.batchscore.realtime_function_url
+}
+
+output "realtime_function_name" {
+  description = "The endpoint Lambda's name; null unless enable_realtime."
+  value       = module.batchscore.realtime_function_name
+}
+
+output "notifications_topic_arn" {
+  description = "The SNS topic finished and stuck jobs are announced on: subscribe to it (e-mail, chat, HTTPS)."
+  value       = module.batchscore.notifications_topic_arn
+}

@@ -135,9 +135,11 @@ def test_table_matches_the_records_contract(terraform_stack: TerraformStack):
     assert sorted(description["AttributeDefinitions"], key=str) == sorted(
         expected["AttributeDefinitions"], key=str
     )
-    (index,) = description["GlobalSecondaryIndexes"]
-    (expected_index,) = expected["GlobalSecondaryIndexes"]
-    assert {k: index[k] for k in expected_index} == expected_index
+    indexes = {index["IndexName"]: index for index in description["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {records.STATUS_INDEX, records.NAME_INDEX}
+    for expected_index in expected["GlobalSecondaryIndexes"]:
+        index = indexes[expected_index["IndexName"]]
+        assert {k: index[k] for k in expected_index} == expected_index
     assert ddb.describe_time_to_live(TableName=table)["TimeToLiveDescription"] == {
         "TimeToLiveStatus": "ENABLED",
         "AttributeName": records.TTL_ATTRIBUTE,

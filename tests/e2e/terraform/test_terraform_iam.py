@@ -22,7 +22,12 @@ read is set, from the applied values, where each of them reads it.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +41,14 @@ from support.iam_policy import (
     conditional_needs,
     refused,
 )
-from support.lambda_paths import ingest_paths, state_paths
+from support.lambda_paths import ingest_paths, recording, state_paths
 from support.paths import ROOT
 from support.submitter_aws import SubmitterAws
-from support.terraform_stack import REGION, TerraformStack
+from support.terraform_stack import REALTIME_MODEL_KEY, REGION, TerraformStack
 
 from config import env, records
+from config.status import JobStatus
+from submitter import notify
 from submitter.cli.target import terraform_variables
 from submitter.settings import Settings
 from submitter.submission import Runtime
@@ -181,6 +188,78 @@ def test_the_upload_queue_can_feed_the_ingest_lambda(stack: TerraformStack):
 
 
 # ---------------------------------------------------------------------------------------------
+# The real-time endpoint
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_endpoint_loads_its_model_with_its_role_and_nothing_more(
+    stack: TerraformStack, arns: Arns, tmp_path: Path
+):
+    """The endpoint's init as the Lambda runs it: the applied environment's config, signed with
+    the function role's own credentials; every call allowed, on the model object only."""
+    from support import jobdata
+
+    assert stack.recorder is not None
+    configuration = function(stack, "realtime")
+    documents = stack.role_policies(configuration["Role"])
+    credentials = stack.role_credentials(configuration["Role"])
+    jobdata.save_model(jobdata.fit(), tmp_path / "model.skops")
+    bucket = stack.outputs["models_bucket"]
+    stack.client("s3").upload_file(str(tmp_path / "model.skops"), bucket, REALTIME_MODEL_KEY)
+    variables = configuration["Environment"]["Variables"]
+    since = stack.recorder.mark()
+
+    result = subprocess.run(
+        [sys.executable, "-c", INIT],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            **stack.aws_env(),
+            env.ENDPOINT_CONFIG: variables[env.ENDPOINT_CONFIG],
+            "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+            "AWS_SESSION_TOKEN": credentials["aws_session_token"],
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    need = required(stack.recorder.calls(credentials["aws_access_key_id"], since), arns)
+    assert ("s3:GetObject", arns.s3(bucket, REALTIME_MODEL_KEY)) in {(a, r) for a, r, _ in need}
+    assert refused(documents, need) == []
+    # ... and nothing beyond: another object of the same bucket is refused.
+    assert not allowed(documents, "s3:GetObject", arns.s3(bucket, "iam/model.skops"))
+    # What Lambda does as the role: the function's logs.
+    default = f"/aws/lambda/{configuration['FunctionName']}"  # moto returns no LoggingConfig
+    group = configuration.get("LoggingConfig", {}).get("LogGroup", default)
+    stream = "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef"
+    logs = {
+        (a, arns.log_stream(group, stream)) for a in ("logs:CreateLogStream", "logs:PutLogEvents")
+    }
+    assert refused(documents, logs) == []
+
+
+def test_the_function_url_requires_iam_auth(stack: TerraformStack):
+    url = stack.client("lambda").get_function_url_config(
+        FunctionName=stack.outputs["realtime_function_name"]
+    )
+    assert url["AuthType"] == "AWS_IAM"
+    assert url["FunctionUrl"] == stack.outputs["realtime_function_url"]
+
+
+# The handler's init (job/endpoint/handler.py) without the Lambda runtime around it.
+INIT = """
+import os
+from job.endpoint.events import build_app
+app = build_app(os.environ["BATCHSCORE_ENDPOINT_CONFIG"])
+assert app.endpoint is not None, app.failure
+"""
+
+
+# ---------------------------------------------------------------------------------------------
 # The job
 # ---------------------------------------------------------------------------------------------
 
@@ -275,6 +354,67 @@ def test_what_batch_does_with_the_execution_role_is_allowed(stack: TerraformStac
     assert refused(documents, need) == []
 
 
+def _finished_record(ddb: Any, table: str, job_id: str, status: JobStatus, **fields: Any) -> None:
+    record = {"job_id": job_id, "name": "iam-drift", "status": JobStatus.SUBMITTED.value}
+    records.create_record(ddb, table, record | {"queue": "normal"})
+    records.advance(ddb, table, job_id, status, fields=fields, reason="for the IAM check")
+
+
+@pytest.mark.parametrize("name", ["ingest", "state"])
+def test_every_notification_call_is_allowed(stack: TerraformStack, arns: Arns, name: str):
+    """What `submitter.notify` calls (the record's marker, drift's by-name query, SNS Publish
+    with the topic's KMS key, PutEvents on the default bus), as each Lambda's role."""
+    configuration = function(stack, name)
+    variables = configuration["Environment"]["Variables"]
+    documents = stack.role_policies(configuration["Role"])
+    topic = variables[env.NOTIFY_TOPIC_ARN]  # as applied (the example passes on no new output)
+    key = stack.client("sns").get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"]
+    arns = dataclasses.replace(arns, topic_keys=((topic, key),))
+    ddb, sns, events = (stack.client(service) for service in ("dynamodb", "sns", "events"))
+    notifier = notify.Notifier.from_env(variables, {"sns": sns, "events": events}.__getitem__)
+    table = variables[env.TABLE_NAME]
+    summary = {"kind": "labels", "rows": 2, "missing": 0, "counts": {"0": 1, "1": 1}}
+    prefix = f"iam-{name}-{records.utc_now().timestamp():.0f}"
+
+    # The records as the other writers leave them (not this Lambda's calls).
+    if name == "ingest":
+        finished = [f"{prefix}-rejected"]
+        _finished_record(ddb, table, finished[0], JobStatus.REJECTED)
+    else:
+        finished = [f"{prefix}-a", f"{prefix}-b"]  # two runs of one name: drift is computed
+        for job_id in finished:
+            _finished_record(ddb, table, job_id, JobStatus.SUCCEEDED, prediction_summary=summary)
+        records.create_record(
+            ddb,
+            table,
+            {"job_id": f"{prefix}-stuck", "name": "iam", "status": "SUBMITTED"}
+            | {"batch_job_id": f"{prefix}-batch"},
+            now=records.utc_now() - timedelta(days=1),
+        )
+
+    def runnable(_batch: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
+        return {i: {"status": "RUNNABLE"} for i in ids}
+
+    with recording(ddb, sns, events) as calls:
+        sent = [notify.job_finished(ddb, table, job_id, notifier) for job_id in finished]
+        if name == "state":
+            stuck = notify.stuck_jobs(ddb, None, table, notifier, describe=runnable)
+            assert f"{prefix}-stuck" in [d["job_id"] for d in stuck]
+    assert all(sent)
+    if name == "state":
+        assert sent[1]["drift"]["previous_job_id"] == finished[0]
+
+    need = required(calls, arns)
+    actions = {action for action, *_ in need}
+    assert {"sns:Publish", "kms:GenerateDataKey", "events:PutEvents"} <= actions
+    if name == "state":
+        assert arns.table(table, records.NAME_INDEX) in {r for _, r, _ in need}
+    assert refused(documents, need) == []
+    # ... and nothing beyond this stack's topic and the default bus
+    assert not allowed(documents, "sns:Publish", topic + "-other")
+    assert not allowed(documents, "events:PutEvents", arns.event_bus("custom"))
+
+
 def test_the_checks_fail_on_a_policy_one_resource_short(stack: TerraformStack, arns: Arns):
     """The evaluator refuses what the applied policies grant once a resource is narrowed."""
     role = stack.job_definition()["containerProperties"]["jobRoleArn"]
@@ -336,17 +476,28 @@ def test_every_variable_the_code_reads_is_set_where_it_runs(stack: TerraformStac
     cli = terraform_variables(stack.workdir)  # the `environment` output, as the CLI reads it
 
     read = {
-        "cli": read_variables("submitter/cli"),
-        "ingest": read_variables("submitter/settings.py", "submitter/ingest_handler.py"),
-        "state": read_variables("submitter/state_handler.py"),
-        "job": read_variables("job"),
+        "cli": read_variables("submitter/cli", "submitter/notify.py"),
+        "ingest": read_variables(
+            "submitter/settings.py", "submitter/ingest_handler.py", "submitter/notify.py"
+        ),
+        "state": read_variables("submitter/state_handler.py", "submitter/notify.py"),
+        # The endpoint's handler lives in the job's package but runs in the realtime Lambda.
+        "job": read_variables("job") - read_variables("job/endpoint"),
+        "realtime": read_variables("job/endpoint"),
     }
     # The scan finds what each reads (else it would prove nothing).
     assert {env.TABLE_NAME, env.JOBS_BUCKET, env.LOG_GROUP, env.QUEUES} <= read["cli"]
     assert {env.JOB_DEFINITION, env.WRITE_BUCKETS, env.SUBMIT_LEASE_SECONDS} <= read["ingest"]
-    assert read["state"] == {env.TABLE_NAME, env.PRICES}
+    notify_names = {env.NOTIFY_TOPIC_ARN, env.EVENT_BUS}
+    notify_names |= {env.DRIFT_THRESHOLD, env.RUNNABLE_ALERT_SECONDS}
+    assert read["state"] == {env.TABLE_NAME, env.PRICES} | notify_names
+    assert notify_names <= read["ingest"]
     # The container applies the deployment's bucket rules too (docs/security.md, hole 5).
     assert {env.TABLE_NAME, env.ALLOWED_BUCKETS, env.WRITE_BUCKETS} <= read["job"]
+    # The realtime Lambda reads its endpoint config only, and gets the stack's config.
+    assert read.pop("realtime") == {env.ENDPOINT_CONFIG}
+    realtime = function(stack, "realtime")["Environment"]["Variables"]
+    assert json.loads(realtime[env.ENDPOINT_CONFIG])["output"]["passthrough"] == ["id"]
     where = {"cli": cli, "ingest": ingest, "state": state, "job": job}
     missing = {reader: sorted(read[reader] - set(where[reader])) for reader in read}
     assert missing == {reader: [] for reader in read}

@@ -47,20 +47,25 @@ def test_default_queues_and_priorities_equal_config():
 def test_table_layout_equals_records_table_definition():
     table = resource("storage.tf", "aws_dynamodb_table", "jobs")
     expected = records.table_definition("any")
-    (index,) = expected["GlobalSecondaryIndexes"]
+    indexes = {i["IndexName"]: i for i in expected["GlobalSecondaryIndexes"]}
 
     assert {(a["name"], a["type"]) for a in table["attribute"]} == {
         (a["AttributeName"], a["AttributeType"]) for a in expected["AttributeDefinitions"]
     }
     assert table["hash_key"] == records.KEY
     assert table["billing_mode"] == expected["BillingMode"]
-    (gsi,) = table["global_secondary_index"]
-    assert (gsi["name"], gsi["hash_key"], gsi["range_key"], gsi["projection_type"]) == (
-        index["IndexName"],
-        "status",
-        records.STATUS_INDEX_RANGE,
-        index["Projection"]["ProjectionType"],
-    )
+    declared = {gsi["name"]: gsi for gsi in table["global_secondary_index"]}
+    assert set(declared) == set(indexes) == {records.STATUS_INDEX, records.NAME_INDEX}
+    for name, index in indexes.items():
+        gsi = declared[name]
+        keys = {k["KeyType"]: k["AttributeName"] for k in index["KeySchema"]}
+        projection = index["Projection"]
+        assert (gsi["hash_key"], gsi["range_key"], gsi["projection_type"]) == (
+            keys["HASH"],
+            keys["RANGE"],
+            projection["ProjectionType"],
+        )
+        assert gsi.get("non_key_attributes") == projection.get("NonKeyAttributes")
     assert table["ttl"][0] == {"attribute_name": records.TTL_ATTRIBUTE, "enabled": True} | {
         "__is_block__": True
     }

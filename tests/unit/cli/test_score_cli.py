@@ -55,7 +55,9 @@ def test_score_json_gives_the_containers_lines(config: Path) -> None:
 
 def test_a_failed_score_is_one_error_line(tmp_path: Path) -> None:
     bad = tmp_path / "job.json"
-    document = jobdata.config(str(tmp_path / "missing.skops"), str(tmp_path / "in.parquet"), "o/")
+    document = jobdata.config(
+        str(tmp_path / "missing.skops"), str(tmp_path / "in.parquet"), f"{tmp_path}/o/"
+    )
     bad.write_text(json.dumps(document))
     result = batchscore("score", str(bad))
     assert result.returncode == EXIT_PERMANENT

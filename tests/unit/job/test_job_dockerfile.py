@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from support.paths import ROOT
 
+from submitter.local import image
+
 DOCKERFILE = ROOT / "job" / "Dockerfile"
 
 
@@ -37,8 +39,9 @@ def test_slim_non_root_and_python_m_job() -> None:
     stages = [line for line in lines if line.startswith("FROM ")]
     assert all("-slim" in stage for stage in stages)
     assert "USER 10001" in lines
-    # No ENTRYPOINT: the job definition's command is the whole argv (tests/functional/terraform/
-    # test_image_argv.py joins them); without a command the image prints the job's help.
-    assert not any(line.startswith("ENTRYPOINT") for line in lines)
+    # No ENTRYPOINT in the job's (final) stage: the job definition's command is the whole argv
+    # (tests/functional/terraform/test_image_argv.py joins them); without a command the image
+    # prints the job's help. Only the endpoint target has one (test_job_endpoint_image.py).
+    assert image.parse(DOCKERFILE.read_text()).final.entrypoint == ()
     assert 'CMD ["python", "-m", "job", "--help"]' in lines
     assert any("--extra job" in line for line in lines)
