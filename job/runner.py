@@ -54,7 +54,7 @@ from job.output import (
     shard_marker_location,
     write_json,
 )
-from job.plan import read_units, refreshed, shard_slice
+from job.plan import Slice, read_units, refreshed, shard_slice
 from job.scoring import Predictor, quiet_feature_names, score
 from job.storage import Unit, filesystem, input_files, read_bytes, shard_units
 from job.summary import SummaryBuilder, kind_for, merge
@@ -228,16 +228,7 @@ def _score_claimed(
     planned = None
     if options.shards > 1:
         # An array child reads its slice of the job's one plan (`job.plan`), never the listing.
-        planned = shard_slice(
-            output,
-            job_id,
-            config.input.uri,
-            config.input_format,
-            options.shard,
-            options.shards,
-        )
-        if options.refresh_input:
-            planned = refreshed(planned)
+        planned = _array_slice(config, options, output, job_id)
         fs, _ = filesystem(parse_uri(config.input.uri))
         units = read_units(planned)
         files, first = len(planned.files), planned.schema_file.path
@@ -346,6 +337,15 @@ def _score_claimed(
         return _outcome_of(commit_manifest(output, marker), output)
     write_json(shard_marker_location(output, options.shard), marker)
     return ShardResult(stats.rows, seconds, output.uri(), None, bad_rows)
+
+
+def _array_slice(config: JobConfig, options: RunOptions, output: Location, job_id: str) -> Slice:
+    """This child's slice of the job's plan; a rerun of failed shards takes its files' tags as
+    they are now (the data may have been fixed: `job.shard_rerun`)."""
+    planned = shard_slice(
+        output, job_id, config.input.uri, config.input_format, options.shard, options.shards
+    )
+    return refreshed(planned) if options.refresh_input else planned
 
 
 def commit_shards(config: JobConfig, job_id: str, shards: int) -> ShardResult:
