@@ -130,7 +130,18 @@ def test_succeeded_then_drift_on_shifted_input(stack, events):
     assert detail["attempts"] == 1
     assert detail["output_uri"].startswith(f"s3://{stack.names.data_bucket}/output/churn-drift")
     assert detail["duration_seconds"] > 0
-    assert detail["cost"] is None  # no cost feature in this branch: absent, not invented
+    # The state handler costs the job before it notifies, so the notification carries the cost.
+    cost = detail["cost"]
+    assert set(cost) == {
+        "usd",
+        "on_demand_usd",
+        "spot_usd",
+        "vcpu_seconds",
+        "gib_seconds",
+        "attempts",
+        "basis",
+    }
+    assert cost["attempts"] == 1 and cost["vcpu_seconds"] > 0 and cost["usd"] > 0
     summary = detail["prediction_summary"]
     assert summary["kind"] == "probabilities"
     assert {sum(counts) for counts in summary["histograms"].values()} == {ROWS}
