@@ -3,6 +3,7 @@ the environment and turns exceptions into exit codes (0 ok, 2 permanent, 3 trans
 
     python -m job score CONFIG.json     score what a config file describes (no record, no Batch)
     python -m job run --job-id ID       Batch mode: the config comes from the job record
+    python -m job commit --job-id ID    Batch mode: commit an array job's shards (job.commit_job)
 
 Both print a one-line JSON summary (rows, seconds, output) as the last line on stdout.
 
@@ -32,7 +33,7 @@ from config.exceptions import ConfigError
 from config.models import SHA256_PATTERN, JobConfig
 from config.parsing import parse_config, validate_document
 from config.retry import EXIT_OK, EXIT_PERMANENT, EXIT_TRANSIENT
-from job import logs, status
+from job import commit_job, logs, shard_rerun, status
 from job.exceptions import (
     JobError,
     PermanentError,
@@ -60,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
         help="the SHA-256 of the config submitted (Batch parameter config_sha256): the record's "
         "config must have it",
     )
+    commit_job.add_parser(commands)
     for command in (score, run):
         command.add_argument("--batch-rows", type=_positive, default=DEFAULT_BATCH_ROWS)
         command.add_argument("--part-rows", type=_positive, default=DEFAULT_PART_ROWS)
@@ -109,6 +111,14 @@ def _main(arguments: argparse.Namespace, environ: dict[str, str], context: dict[
     try:
         if arguments.command == "score":
             result = score_command(arguments, context)
+        elif arguments.command == commit_job.COMMAND:
+            result = commit_job.run(
+                arguments,
+                environ,
+                context,
+                load_config=lambda record: _record_config(arguments, environ, record),
+                report_failure=_report_failure,
+            )
         else:
             result = run_command(arguments, environ, context)
     except ConfigError as exc:
@@ -157,14 +167,10 @@ def run_command(
     ddb = status.dynamodb_client()
     record = status.load_record(ddb, table, job_id)
     try:
-        if arguments.config_sha256 is not None:
-            _check_submitted_config(job_id, record, arguments.config_sha256)
-        try:
-            document = json.loads(record["config"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise RecordError(f"job {job_id!r}: the record's config is not JSON ({exc})") from exc
-        config = validate_document(document, queues=(document.get("priority", "normal"),))
-        _check_deployment_rules(config, environ)
+        config = _record_config(arguments, environ, record)
+        # A rerun of failed shards scores the original job's shards in its name (job.shard_rerun).
+        target = shard_rerun.target(record, job_id, shard)
+        shard = target.shard
         shards = config.shards
         if not 0 <= shard < shards:
             raise PermanentError(f"array index {shard} is outside the job's {shards} shards")
@@ -174,19 +180,20 @@ def run_command(
             status.mark_running(ddb, table, job_id, attempt)
         options = _run_options(
             arguments,
-            job_id=job_id,
+            job_id=target.output_job,
             shard=shard,
             shards=shards,
             attempt=attempt,
             holder_over=lambda holder: status.job_is_over(ddb, table, holder),
+            refresh_input=target.reruns is not None,
         )
+        # An array child writes only its shard marker: the commit follows the array's end
+        # (`job.commit_job`), so no child writes the job's record.
         result = score_shard(config, options)
-        if (
-            result.manifest_uri is None
-            and status.count_shard_done(ddb, table, job_id, shard) >= shards
-        ):
-            log.info("last shard done: committing the job", extra={"shards": shards})
-            result = commit_shards(config, job_id, shards)
+        if target.reruns == 1:
+            # A rerun of one shard is a single Batch job (an array has 2 children or more): no
+            # parent's SUCCEEDED follows, so it commits the job itself, once.
+            result = commit_shards(config, target.output_job, shards)
     except ConfigError as exc:
         _report_failure(ddb, table, job_id, PermanentError(f"invalid job config: {exc}"))
         raise
@@ -194,20 +201,25 @@ def run_command(
         _report_failure(ddb, table, job_id, exc)
         raise
     if result.manifest_uri is not None:
-        status.mark_succeeded(
-            ddb,
-            table,
-            job_id,
-            {
-                "rows": result.rows,
-                "seconds": result.seconds,
-                "output_uri": result.output_uri,
-                "manifest_uri": result.manifest_uri,
-                "bad_rows": result.bad_rows,
-                "prediction_summary": result.prediction_summary,
-            },
-        )
+        status.mark_succeeded(ddb, table, job_id, result.figures())
     return result
+
+
+def _record_config(
+    arguments: argparse.Namespace, environ: dict[str, str], record: dict[str, Any]
+) -> JobConfig:
+    """The record's config, checked: the submitted one (its digest), valid, within the
+    deployment's rules. Raises ConfigError or RecordError."""
+    job_id = arguments.job_id
+    if arguments.config_sha256 is not None:
+        _check_submitted_config(job_id, record, arguments.config_sha256)
+    try:
+        document = json.loads(record["config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordError(f"job {job_id!r}: the record's config is not JSON ({exc})") from exc
+    config = validate_document(document, queues=(document.get("priority", "normal"),))
+    _check_deployment_rules(config, environ)
+    return config
 
 
 def _check_deployment_rules(config: JobConfig, environ: dict[str, str]) -> None:

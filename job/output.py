@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
@@ -53,6 +54,7 @@ CLAIM = "_claim.json"
 # Owners of claims made by `python -m job score` (a job id never holds ':'): no record to ask.
 SCORE_OWNER = "score:"
 SHARDS_DIR = "_shards/"
+MARKER_THREADS = 16
 MANIFEST_VERSION = 1
 DEFAULT_PART_ROWS = 1_000_000
 _PART_NAME = re.compile(r"^part-(\d{5})-(\d{5})\.(parquet|csv)$")
@@ -167,7 +169,7 @@ def _claim_owner(data: bytes) -> str | None:
 
 def commit_manifest(output: Location, manifest: dict[str, Any]) -> dict[str, Any]:
     """Write the manifest only if there is none; return the manifest committed. One already
-    there is accepted only if this job wrote it (a retried last child); another job's is never
+    there is accepted only if this job wrote it (a repeated commit); another job's is never
     replaced."""
     location = manifest_location(output)
     data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
@@ -337,9 +339,12 @@ def _dictionary_columns(schema: pa.Schema) -> list[str]:
 def merge_shard_markers(output: Location, job_id: str, shards: int) -> list[dict[str, Any]]:
     """Every child's marker, in shard order; refuse when one is missing or from another job."""
     markers = []
-    for shard in range(shards):
-        location = shard_marker_location(output, shard)
-        marker = read_json(location)
+    locations = [shard_marker_location(output, shard) for shard in range(shards)]
+    # Read MARKER_THREADS at a time: S3 latency bounds the commit of 10,000 shards (~200 s one
+    # by one at ~20 ms a GET), not CPU.
+    with ThreadPoolExecutor(MARKER_THREADS) as pool:
+        read = list(pool.map(read_json, locations))
+    for location, marker in zip(locations, read, strict=True):
         if marker is None or marker.get("job_id") != job_id:
             found = "missing" if marker is None else f"from job {marker.get('job_id')!r}"
             raise PermanentError(f"cannot commit: shard marker {location.uri()} is {found}")

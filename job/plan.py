@@ -188,6 +188,32 @@ def check_unchanged(location: Location, files: Iterable[PlannedFile]) -> None:
             )
 
 
+def refreshed(slice_: Slice) -> Slice:
+    """The slice with its files' sizes and tags as they are now (a rerun of failed shards after
+    the data was fixed): the same files and row groups, checked against the new tags."""
+
+    def now(file: PlannedFile) -> PlannedFile:
+        if slice_.location.scheme == "s3":
+            bucket, key = file.path.split("/", 1)
+            found = _head(bucket, key, None)
+            if found is not None:
+                return PlannedFile(file.path, found[0], found[1])
+        elif os.path.exists(file.path):
+            return PlannedFile(file.path, os.path.getsize(file.path), _local_tag(file.path))
+        raise InputError(
+            f"input.uri: {uri_of(slice_.location, file.path)} is gone; the rerun scores the "
+            "files the job planned"
+        )
+
+    with storage_errors("reading the input's tags"):
+        return Slice(
+            slice_.location,
+            [now(f) for f in slice_.files],
+            slice_.units,
+            now(slice_.schema_file),
+        )
+
+
 # --- planning ------------------------------------------------------------------------------------
 
 

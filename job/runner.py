@@ -54,7 +54,7 @@ from job.output import (
     shard_marker_location,
     write_json,
 )
-from job.plan import read_units, shard_slice
+from job.plan import Slice, read_units, refreshed, shard_slice
 from job.scoring import Predictor, quiet_feature_names, score
 from job.storage import Unit, filesystem, input_files, read_bytes, shard_units
 from job.summary import SummaryBuilder, kind_for, merge
@@ -76,6 +76,8 @@ class RunOptions:
     # Batch mode: is the job holding another claim on the output over? (job.commands asks the
     # table); None: nobody to ask (`python -m job score`).
     holder_over: HolderOver | None = None
+    # A rerun of failed shards (job.shard_rerun): the slice's files as they are now, not planned.
+    refresh_input: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,17 @@ class ShardResult:
     manifest_uri: str | None  # None: an array child whose job is not committed yet
     bad_rows: int = 0  # rows set aside under _errors/ (a job with a bad-rows budget)
     prediction_summary: dict[str, Any] | None = None  # job.summary, once the job is committed
+
+    def figures(self) -> dict[str, Any]:
+        """What a SUCCEEDED record carries (`status.mark_succeeded`)."""
+        return {
+            "rows": self.rows,
+            "seconds": self.seconds,
+            "output_uri": self.output_uri,
+            "manifest_uri": self.manifest_uri,
+            "bad_rows": self.bad_rows,
+            "prediction_summary": self.prediction_summary,
+        }
 
     def summary(self) -> dict[str, Any]:
         summary = {"rows": self.rows, "seconds": round(self.seconds, 3), "output": self.output_uri}
@@ -215,14 +228,7 @@ def _score_claimed(
     planned = None
     if options.shards > 1:
         # An array child reads its slice of the job's one plan (`job.plan`), never the listing.
-        planned = shard_slice(
-            output,
-            job_id,
-            config.input.uri,
-            config.input_format,
-            options.shard,
-            options.shards,
-        )
+        planned = _array_slice(config, options, output, job_id)
         fs, _ = filesystem(parse_uri(config.input.uri))
         units = read_units(planned)
         files, first = len(planned.files), planned.schema_file.path
@@ -333,8 +339,17 @@ def _score_claimed(
     return ShardResult(stats.rows, seconds, output.uri(), None, bad_rows)
 
 
+def _array_slice(config: JobConfig, options: RunOptions, output: Location, job_id: str) -> Slice:
+    """This child's slice of the job's plan; a rerun of failed shards takes its files' tags as
+    they are now (the data may have been fixed: `job.shard_rerun`)."""
+    planned = shard_slice(
+        output, job_id, config.input.uri, config.input_format, options.shard, options.shards
+    )
+    return refreshed(planned) if options.refresh_input else planned
+
+
 def commit_shards(config: JobConfig, job_id: str, shards: int) -> ShardResult:
-    """Write the job's manifest from every child's marker (the last child calls this)."""
+    """Write the job's manifest from every child's marker (the commit job calls this)."""
     output = parse_uri(config.output.uri)
     markers = merge_shard_markers(output, job_id, shards)
     first = markers[0]

@@ -1,5 +1,6 @@
 """The job record, as the container sees it: RUNNING, SUCCEEDED (or FAILED with the container's
-own reason when a retry cannot help), and the array jobs' count of finished shards.
+own reason when a retry cannot help). An array's children write nothing here: the array's
+commit job (`job.commit_job`) records its end, once.
 
 Every write is conditional (`config.records.advance`): a late or repeated attempt never moves a
 record backwards. DynamoDB errors are translated here, where the calls are made.
@@ -15,7 +16,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config import records
-from config.records import KEY, get_record
+from config.records import get_record
 from config.status import TERMINAL, JobStatus
 from job.exceptions import JobError, RecordError, translate_client_error
 
@@ -23,7 +24,6 @@ log = logging.getLogger(__name__)
 
 # "standard" retries throttling and 5xx with backoff; what is left after it is transient.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
-SHARDS_FINISHED = "shards_finished"  # number set of the shard indexes counted in shards_done
 
 
 def dynamodb_client() -> Any:
@@ -82,30 +82,3 @@ def mark_failed(ddb: Any, table: str, job_id: str, error: JobError) -> bool:
         reason=str(error),
         fields={"exit_code": error.exit_code},
     )
-
-
-def count_shard_done(ddb: Any, table: str, job_id: str, shard: int) -> int:
-    """Count `shard` as done, once however often it is reported; return `shards_done` after.
-
-    A single conditional update adds the shard to a number set and 1 to the counter only when the
-    set lacks it, so a retried child cannot count twice, and exactly one caller sees the count
-    reach `shards` first (DynamoDB serialises updates of one item).
-    """
-    try:
-        after = records.conditional_update(
-            ddb,
-            table,
-            job_id,
-            update="ADD #done :one, #finished :shard",
-            condition="attribute_exists(#k) AND NOT contains(#finished, :index)",
-            names={"#k": KEY, "#done": "shards_done", "#finished": SHARDS_FINISHED},
-            values={":one": 1, ":shard": {shard}, ":index": shard},
-            # The job role may not read back the whole record through UpdateItem (iam.tf).
-            updated_only=True,
-        )
-    except (ClientError, BotoCoreError) as exc:
-        raise translate_client_error(exc, f"counting shard {shard} of job {job_id!r}") from exc
-    if after is not None:
-        return int(after["shards_done"])
-    # Counted before (a retry of this child): report the current count.
-    return int(load_record(ddb, table, job_id).get("shards_done", 0))

@@ -82,14 +82,7 @@ def rerun(
     whose answer was lost to a 5xx must not leave a job that runs without its record knowing, and
     the user must not be pushed into a second rerun of the same work."""
     runtime = runtime or Runtime()
-    original = records.get_record(ddb, settings.table, job_id)
-    if original is None:
-        raise JobNotFoundError(job_id)
-    status = JobStatus(original["status"])
-    if status == JobStatus.REJECTED or not original.get("config"):
-        raise JobStateError(f"job {job_id!r} was rejected: fix the config and upload it again")
-    if not status.is_terminal:
-        raise JobStateError(f"job {job_id!r} is {status.value}: cancel it first or let it finish")
+    original = finished_record(ddb, settings, job_id)
     new_id = rerun_id(job_id, runtime.new_token())
     record, config = new_job_record(
         stored_config(original, settings),
@@ -111,6 +104,19 @@ def rerun(
             raise RerunIncompleteError(new_id, job_id, second) from second
     # `resume` calls a job it found a "duplicate" (of a delivery); here it is this rerun's.
     return replace(recovered, action=Action.SUBMITTED) if recovered.batch_job_id else recovered
+
+
+def finished_record(ddb: Any, settings: Settings, job_id: str) -> dict[str, Any]:
+    """The record of a job a rerun may start from: over, and not rejected."""
+    original = records.get_record(ddb, settings.table, job_id)
+    if original is None:
+        raise JobNotFoundError(job_id)
+    status = JobStatus(original["status"])
+    if status == JobStatus.REJECTED or not original.get("config"):
+        raise JobStateError(f"job {job_id!r} was rejected: fix the config and upload it again")
+    if not status.is_terminal:
+        raise JobStateError(f"job {job_id!r} is {status.value}: cancel it first or let it finish")
+    return original
 
 
 def _recover(

@@ -23,8 +23,9 @@ _INGEST_ENDINGS = ("rejected", "failed", "duplicate")
 
 
 def after_batch_event(event: dict[str, Any], ddb: Any, table: str, notifier: Notifier) -> None:
-    """A single job's or an array parent's SUCCEEDED or FAILED: the record is terminal by now
-    (the container or the state handler wrote it), whoever wrote it."""
+    """A single job's, an array parent's or an array's commit job's SUCCEEDED or FAILED: the
+    record is terminal by then (the container or the state handler wrote it), except after an
+    array parent's SUCCEEDED (its commit job follows), where `job_finished` sends nothing."""
     if event.get("detail-type") != BATCH_DETAIL_TYPE:
         return
     change = BatchJobEvent.from_event(event)

@@ -8,6 +8,8 @@ are no-ops.
 Array jobs: Batch sends events for the parent and for every child (`<parent id>:<index>`).
 A child's RUNNING moves the job to RUNNING; a child's FAILED is noted (which shard, why) but
 does not finish the job; the parent's FAILED does, with the child's details in the reason.
+The parent's SUCCEEDED (every child succeeded) submits the array's commit job
+(`submitter.array_commit`), whose own FAILED fails the job; the commit records SUCCEEDED.
 
 When the parent's FAILED comes before any child's (EventBridge does not keep order), the handler
 asks Batch for a failed child (`ListJobs(arrayJobId, jobStatus=FAILED)`, then `DescribeJobs`)
@@ -30,7 +32,7 @@ attaches nor applies, even while the record has no Batch job id.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -38,7 +40,7 @@ from botocore.exceptions import ClientError
 from config import records
 from config.records import KEY, utc_now
 from config.status import TERMINAL, JobStatus
-from submitter import reasons
+from submitter import array_commit, reasons
 from submitter.batch import job_id_from_name, with_backoff
 from submitter.exceptions import ThrottledError
 
@@ -67,6 +69,8 @@ class BatchJobEvent:
     attempts: list[dict[str, Any]]
     array_index: int | None  # set on array children
     is_array_parent: bool
+    # The whole description: an array parent's SUCCEEDED submits its commit job from it.
+    detail: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_event(cls, event: dict[str, Any]) -> BatchJobEvent:
@@ -86,6 +90,7 @@ class BatchJobEvent:
             attempts=list(detail.get("attempts") or []),
             array_index=index,
             is_array_parent=index is None and "size" in array,
+            detail=detail,
         )
 
     @property
@@ -133,6 +138,9 @@ def handle_event(
     if not change.job_id:
         logger.info("not a batchscore job: %s", change.batch_job_id)
         return None
+    if array_commit.is_commit_job(change.detail):  # an array's commit job (`array_commit`)
+        applied = array_commit.on_commit_event(ddb, table, change.job_id, change.detail)
+        return Change(change.job_id, change.status, applied, "the array's commit job")
     return apply(ddb, table, change, batch=batch)
 
 
@@ -154,7 +162,7 @@ def apply(ddb: Any, table: str, event: BatchJobEvent, *, batch: Any = None) -> C
     if event.status == "RUNNING":
         return _record_running(ddb, table, job_id, event)
     if event.status == "SUCCEEDED":
-        return _record_succeeded(ddb, table, job_id, event)
+        return _record_succeeded(ddb, table, job_id, event, batch)
     if event.status == "FAILED":
         return _record_failed(ddb, table, job_id, event, batch)
     # SUBMITTED, PENDING, RUNNABLE, STARTING: the record says SUBMITTED already.
@@ -171,9 +179,14 @@ def _record_running(ddb: Any, table: str, job_id: str, event: BatchJobEvent) -> 
     return Change(job_id, event.status, applied)
 
 
-def _record_succeeded(ddb: Any, table: str, job_id: str, event: BatchJobEvent) -> Change:
+def _record_succeeded(
+    ddb: Any, table: str, job_id: str, event: BatchJobEvent, batch: Any = None
+) -> Change:
     if event.array_index is not None:
-        return Change(job_id, event.status, False, "a child: the last child commits the job")
+        return Change(job_id, event.status, False, "a child: the parent's SUCCEEDED commits")
+    if event.is_array_parent:  # every child succeeded: commit the array, once
+        applied, note = array_commit.on_parent_succeeded(ddb, table, job_id, event.detail, batch)
+        return Change(job_id, event.status, applied, note)
     # The container wrote SUCCEEDED with its figures before exiting, so this is normally a
     # no-op; if the record is still open, Batch's word is all there is. The attempt count
     # goes with it: the RUNNING event that carries it may arrive later (and then changes

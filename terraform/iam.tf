@@ -145,8 +145,8 @@ locals {
   # list too (job_id; status, created_at), although the container never changes created_at.
   job_record_attributes = [
     "job_id", "status", "created_at", "updated_at", "history", "attempts", "status_reason",
-    "exit_code", "rows", "seconds", "output_uri", "manifest_uri", "bad_rows", "shards_done",
-    "shards_finished", "prediction_summary",
+    "exit_code", "rows", "seconds", "output_uri", "manifest_uri", "bad_rows",
+    "prediction_summary",
   ]
 }
 

@@ -33,15 +33,35 @@ def cancel(
 
 
 def rerun(
-    job_id: JobId, local: Local = False, terraform_dir: TerraformDir = None, as_json: AsJson = False
+    job_id: JobId,
+    failed_shards: Annotated[
+        bool,
+        typer.Option(
+            "--failed-shards",
+            help="Only the shards of an array job without a shard marker, then one commit of "
+            "the whole job (the shards that succeeded are kept).",
+        ),
+    ] = False,
+    local: Local = False,
+    terraform_dir: TerraformDir = None,
+    as_json: AsJson = False,
 ) -> None:
     """Submit a finished job's stored config again, as a new job linked to the original."""
-    from submitter import job_actions
+    from submitter import job_actions, shard_rerun
     from submitter.settings import Settings
 
     target = resolve(local=local, terraform_dir=terraform_dir)
     settings = Settings.from_env(target.variables)
-    outcome = job_actions.rerun(target.client("dynamodb"), target.client("batch"), settings, job_id)
+    ddb, batch = target.client("dynamodb"), target.client("batch")
+    if failed_shards:
+        outcome = shard_rerun.rerun_failed_shards(ddb, batch, target.client("s3"), settings, job_id)
+        shards = find_record(target, outcome.job_id).get(shard_rerun.RERUN_SHARDS, [])
+        summary = {"job_id": outcome.job_id, "rerun_of": job_id, "action": outcome.action}
+        summary["shards"] = shards
+        text = f"{outcome.job_id}: {outcome.action} (shards {shards} of {job_id})"
+        emit(summary, as_json, text)
+        return
+    outcome = job_actions.rerun(ddb, batch, settings, job_id)
     summary = {"job_id": outcome.job_id, "rerun_of": job_id, "action": outcome.action}
     emit(summary, as_json, f"{outcome.job_id}: {outcome.action} (rerun of {job_id})")
 

@@ -78,3 +78,11 @@ class Cloud(ServerAws):
         code = main(["run", "--job-id", job_id, *(options or RUN_OPTIONS)], environ=environment)
         assert self.capsys is not None, "run_here reads the output through capsys"
         return Done(code, self.capsys.readouterr().out.splitlines(), "")
+
+    def commit_here(self, job_id: str) -> Done:
+        """An array's commit job (`python -m job commit`), in this process."""
+        from job.commands import main
+
+        code = main(["commit", "--job-id", job_id], environ=dict(self.env))
+        assert self.capsys is not None, "commit_here reads the output through capsys"
+        return Done(code, self.capsys.readouterr().out.splitlines(), "")

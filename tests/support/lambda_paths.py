@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from config import records
 from config.pricing import load_prices
 from submitter import job_actions, reconcile, state_change
 from submitter.finished import after_state_change
@@ -128,6 +129,7 @@ def state_paths(aws: SubmitterAws) -> list[Call]:
             prices=load_prices(None),
         )  # fmt: skip
     assert costed is not None, "the path reaches the cost write"
+    calls += array_commit_paths(aws)
     version = aws.upload("jobs/open.json", config(aws, name="open"))
     aws.ingest(s3_event(("jobs/open.json", version), bucket=aws.jobs_bucket))
     with recording(aws.ddb, aws.batch) as more:
@@ -135,3 +137,43 @@ def state_paths(aws: SubmitterAws) -> list[Call]:
             aws.ddb, aws.batch, table, older_than=timedelta(0), sleep=aws.sleeps.append
         )
     return calls + more
+
+
+def array_commit_paths(aws: SubmitterAws) -> list[Call]:
+    """An array parent's SUCCEEDED: its commit job submitted; a second delivery asking Batch
+    about it; a delivery that lost the race to attach terminating its own commit job."""
+    table = aws.settings.table
+    version = aws.upload("jobs/done.json", config(aws, name="done", shards=2))
+    [array] = aws.ingest(s3_event(("jobs/done.json", version), bucket=aws.jobs_bucket))
+    event = load_event("batch-array-parent-succeeded.json")
+    event["detail"].update(
+        jobId=array.batch_job_id,
+        parameters={"job_id": array.job_id},
+        jobQueue=aws.settings.queue_for_priority("normal"),
+        jobDefinition=aws.settings.job_definition,
+    )
+
+    def deliver() -> None:
+        state_change.handle_event(copy.deepcopy(event), ddb=aws.ddb, table=table, batch=aws.batch)
+
+    def attached_meanwhile(**_: Any) -> None:
+        records.conditional_update(
+            aws.ddb, table, array.job_id, update="SET commit_batch_job_id = :c",
+            condition="attribute_exists(job_id)", names={}, values={":c": "another"},
+        )  # fmt: skip
+
+    with recording(aws.ddb, aws.batch) as calls:
+        deliver()  # SubmitJob of the commit job
+        deliver()  # DescribeJobs of the commit job attached
+        records.conditional_update(
+            aws.ddb, table, array.job_id, update="REMOVE commit_batch_job_id",
+            condition="attribute_exists(job_id)", names={},
+        )  # fmt: skip
+        aws.batch.meta.events.register("after-call.batch.SubmitJob", attached_meanwhile)
+        try:
+            deliver()  # SubmitJob, then TerminateJob of its own duplicate
+        finally:
+            aws.batch.meta.events.unregister("after-call.batch.SubmitJob", attached_meanwhile)
+    operations = [operation for service, operation, _ in calls if service == "batch"]
+    assert operations == ["SubmitJob", "DescribeJobs", "SubmitJob", "TerminateJob"], operations
+    return calls

@@ -4,45 +4,21 @@ container processes), including the errors a user meets."""
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from support.names import DEMO_ROWS
 from typer.testing import CliRunner
 
 from config import records
 from config.status import JobStatus
 from submitter.batch import job_name
-from submitter.cli.demo import write_inputs
 from submitter.cli.entrypoint import app
-from submitter.local.pipeline import connect_handlers
 from submitter.local.stack import LocalStack
 
 pytestmark = pytest.mark.slow
-ROWS = 500
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with pytest.MonkeyPatch.context() as patch:
-        state = tmp_path_factory.mktemp("state") / "local.json"
-        patch.setenv("BATCHSCORE_LOCAL_STATE", str(state))
-        with LocalStack(max_vcpus=2, state_file=state) as running:
-            connect_handlers(running)
-            write_inputs(running.client("s3"), running.names.data_bucket, ROWS)
-            yield running
-
-
-@pytest.fixture
-def cli(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    for name in ("BATCHSCORE_TABLE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)  # found through the state file, not the env
-    # As in a real `batchscore` process, the submitter's loggers have no handler writing to stdout
-    # (an earlier test's Lambda import may have given them powertools' one).
-    monkeypatch.setattr(logging.getLogger("submitter"), "handlers", [])
-    return CliRunner()
+ROWS = DEMO_ROWS
 
 
 def config_file(tmp_path: Path, stack: LocalStack, name: str, **extra: object) -> Path:

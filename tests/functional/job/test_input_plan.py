@@ -67,6 +67,8 @@ def test_a_file_added_while_the_array_runs_is_not_scored(
     )
     for index in (2, 0):
         assert run_child(run_job, monkeypatch, "job-p1", index=index)[0] == EXIT_OK
+    monkeypatch.delenv(env.BATCH_ARRAY_INDEX)
+    assert run_job("commit", "--job-id", "job-p1")[0] == EXIT_OK  # after the parent's SUCCEEDED
     # THEN every planned row is scored exactly once and the newcomer's rows are not
     ids = output_ids(server_aws)
     assert sorted(ids) == list(range(3000))

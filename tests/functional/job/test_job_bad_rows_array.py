@@ -42,6 +42,9 @@ def run_children(server_aws, model_uri, run_job, monkeypatch, max_bad_rows: int)
         monkeypatch.setenv(env.BATCH_JOB_ATTEMPT, "1")
         monkeypatch.setenv(env.BATCH_ARRAY_INDEX, str(index))
         codes.append(run_job("run", "--job-id", "bad-1", "--batch-rows", "300")[0])
+    # then the array's commit job (after the parent's SUCCEEDED): the job's budget is held there
+    monkeypatch.delenv(env.BATCH_ARRAY_INDEX)
+    codes.append(run_job("commit", "--job-id", "bad-1")[0])
     return codes
 
 
@@ -49,7 +52,7 @@ def test_each_shard_sets_its_bad_rows_aside_and_the_job_counts_them(
     server_aws, bad_input, run_job, monkeypatch
 ) -> None:
     assert (
-        run_children(server_aws, bad_input, run_job, monkeypatch, max_bad_rows=4) == [EXIT_OK] * 3
+        run_children(server_aws, bad_input, run_job, monkeypatch, max_bad_rows=4) == [EXIT_OK] * 4
     )
 
     record = server_aws.record("bad-1")
@@ -76,8 +79,9 @@ def test_the_budget_applies_to_the_jobs_total_not_each_shard(
     # GIVEN a budget of 3: no child has more than 2, the job has 4
     codes = run_children(server_aws, bad_input, run_job, monkeypatch, max_bad_rows=3)
 
-    # THEN the committing child fails the job, naming the total and the first reasons
-    assert codes == [EXIT_OK, EXIT_OK, EXIT_PERMANENT]
+    # THEN every child succeeds, and the commit fails the job, naming the total and the first
+    # reasons
+    assert codes == [EXIT_OK, EXIT_OK, EXIT_OK, EXIT_PERMANENT]
     record = server_aws.record("bad-1")
     assert record["status"] == "FAILED"
     assert "4 bad row(s) of 3,000 rows read" in record["status_reason"]

@@ -193,23 +193,34 @@ def test_an_attempt_after_the_commit_finishes_the_record(
     assert server_aws.record("job-8")["status"] == "SUCCEEDED"
 
 
+def commit(run_job, monkeypatch, job_id: str):
+    monkeypatch.delenv(env.BATCH_ARRAY_INDEX, raising=False)
+    return run_job("commit", "--job-id", job_id)
+
+
 @pytest.mark.parametrize("order", [(0, 1, 2), (2, 0, 1)])
-def test_array_children_cover_the_input_once_and_the_last_commits(
+def test_array_children_cover_the_input_once_and_the_commit_follows(
     server_aws, job_files, run_job, monkeypatch, order
 ) -> None:
     server_aws.create_job("job-9", document_for(job_files, shards=3))
+    before = server_aws.record("job-9")
 
-    for position, index in enumerate(order):
+    for index in order:
         code, lines = run_child(run_job, monkeypatch, "job-9", index=index)
         assert code == EXIT_OK, lines
-        record = server_aws.record("job-9")
-        last = position == len(order) - 1
-        # THEN only the last child commits the manifest and SUCCEEDED; the children do not
-        # write RUNNING (the parent's RUNNING event does, once)
-        assert record["status"] == ("SUCCEEDED" if last else "SUBMITTED")
-        assert record["shards_done"] == position + 1
-        assert ("output/_manifest.json" in server_aws.keys("output/")) is last
+        # THEN a child writes only its shard marker: never the job's record (no RUNNING, no
+        # count), and no child commits, whichever ends last
+        assert server_aws.record("job-9") == before
+        assert "output/_manifest.json" not in server_aws.keys("output/")
+    assert [k for k in server_aws.keys("output/_shards/")] == [
+        f"output/_shards/shard-0000{i}.json" for i in range(3)
+    ]
 
+    # WHEN the commit runs (after the array parent's SUCCEEDED)
+    code, lines = commit(run_job, monkeypatch, "job-9")
+
+    # THEN one manifest over every shard, and the record SUCCEEDED with the job's figures
+    assert code == EXIT_OK, lines
     manifest = server_aws.get_json("output/_manifest.json")
     ids = []
     for part in manifest["parts"]:
@@ -218,17 +229,62 @@ def test_array_children_cover_the_input_once_and_the_last_commits(
         ids += jobdata.parquet_ids(body)
     assert sorted(ids) == list(range(3000))
     assert len(ids) == 3000
-    assert manifest["rows"] == 3000 == server_aws.record("job-9")["rows"]
+    record = server_aws.record("job-9")
+    assert record["status"] == "SUCCEEDED"
+    assert manifest["rows"] == 3000 == record["rows"]
+    assert record["manifest_uri"].endswith("output/_manifest.json")
+    assert "shards_done" not in record
+    assert "shards_finished" not in record
     assert [s["shard"] for s in manifest["shard_figures"]] == [0, 1, 2]
 
+    # AND a second commit (a repeated event, the reconciler) changes nothing
+    assert commit(run_job, monkeypatch, "job-9")[0] == EXIT_OK
+    assert server_aws.get_json("output/_manifest.json") == manifest
+    assert server_aws.record("job-9")["history"] == record["history"]
 
-def test_a_retried_child_is_counted_once(server_aws, job_files, run_job, monkeypatch) -> None:
+
+def test_a_retried_child_is_in_the_manifest_once(
+    server_aws, job_files, run_job, monkeypatch
+) -> None:
     server_aws.create_job("job-10", document_for(job_files, shards=3))
     assert run_child(run_job, monkeypatch, "job-10", index=0)[0] == EXIT_OK
     assert run_child(run_job, monkeypatch, "job-10", index=0, attempt=2)[0] == EXIT_OK
-    assert server_aws.record("job-10")["shards_done"] == 1
     assert run_child(run_job, monkeypatch, "job-10", index=1)[0] == EXIT_OK
-    assert server_aws.record("job-10")["status"] == "SUBMITTED"
     assert run_child(run_job, monkeypatch, "job-10", index=2)[0] == EXIT_OK
-    assert server_aws.record("job-10")["status"] == "SUCCEEDED"
-    assert server_aws.record("job-10")["shards_done"] == 3
+    assert server_aws.record("job-10")["status"] == "SUBMITTED"
+    assert commit(run_job, monkeypatch, "job-10")[0] == EXIT_OK
+    manifest = server_aws.get_json("output/_manifest.json")
+    assert [(s["shard"], s["attempt"]) for s in manifest["shard_figures"]] == [
+        (0, 2),
+        (1, 1),
+        (2, 1),
+    ]
+    assert manifest["rows"] == 3000 == server_aws.record("job-10")["rows"]
+
+
+def test_a_commit_with_a_shard_missing_fails_the_job_naming_it(
+    server_aws, job_files, run_job, monkeypatch
+) -> None:
+    server_aws.create_job("job-11", document_for(job_files, shards=3))
+    for index in (0, 2):
+        assert run_child(run_job, monkeypatch, "job-11", index=index)[0] == EXIT_OK
+
+    code, _ = commit(run_job, monkeypatch, "job-11")
+
+    assert code == EXIT_PERMANENT
+    record = server_aws.record("job-11")
+    assert record["status"] == "FAILED"
+    assert "_shards/shard-00001.json is missing" in record["status_reason"]
+    assert "output/_manifest.json" not in server_aws.keys("output/")
+
+
+def test_a_cancelled_job_is_not_committed(server_aws, job_files, run_job, monkeypatch) -> None:
+    server_aws.create_job("job-12", document_for(job_files, shards=2))
+    for index in (0, 1):
+        assert run_child(run_job, monkeypatch, "job-12", index=index)[0] == EXIT_OK
+    server_aws.ddb.delete_item(TableName="batchscore-jobs", Key={"job_id": {"S": "job-12"}})
+    server_aws.create_job("job-12", document_for(job_files, shards=2), status="CANCELLED")
+
+    assert commit(run_job, monkeypatch, "job-12")[0] == EXIT_PERMANENT
+    assert "output/_manifest.json" not in server_aws.keys("output/")
+    assert server_aws.record("job-12")["status"] == "CANCELLED"

@@ -25,12 +25,24 @@ from support.terraform_hcl import load_hcl
 Need = tuple[str, str | None]  # (IAM action, S3 key or DynamoDB index the action is on)
 
 
-def policy_statements(document: str) -> list[dict[str, Any]]:
-    for block in load_hcl("iam.tf")["data"]:
+# A role's policies kept beside the feature that needs them (each an aws_iam_role_policy on it).
+EXTRA_POLICIES = {"state": [("array_commit.tf", "state_commit")]}
+
+
+def policy_statements(document: str, file: str = "iam.tf") -> list[dict[str, Any]]:
+    for block in load_hcl(file)["data"]:
         for name, body in block.get("aws_iam_policy_document", {}).items():
             if name == document:
                 return body["statement"]
-    raise AssertionError(f"no aws_iam_policy_document.{document} in terraform/iam.tf")
+    raise AssertionError(f"no aws_iam_policy_document.{document} in terraform/{file}")
+
+
+def role_statements(lambda_name: str) -> list[dict[str, Any]]:
+    extra = EXTRA_POLICIES.get(lambda_name, [])
+    return [
+        *policy_statements(lambda_name),
+        *(statement for file, name in extra for statement in policy_statements(name, file)),
+    ]
 
 
 def needs(call: Call) -> list[Need]:
@@ -83,14 +95,15 @@ def allowed(statements: list[dict[str, Any]], need: Need) -> bool:
             "state",
             state_paths,
             {"dynamodb:Query", "batch:DescribeJobs", "batch:ListJobs"}
-            | {"batch:DescribeJobQueues", "batch:DescribeComputeEnvironments"},
+            | {"batch:DescribeJobQueues", "batch:DescribeComputeEnvironments"}
+            | {"batch:SubmitJob", "batch:TerminateJob"},  # an array's commit job
         ),
     ],
 )
 def test_every_call_of_the_lambda_is_allowed_by_its_policy(
     aws: SubmitterAws, lambda_name: str, paths: Any, must_include: set[str]
 ) -> None:
-    statements = policy_statements(lambda_name)
+    statements = role_statements(lambda_name)
     calls = paths(aws)
     required = {need for call in calls for need in needs(call)}
     # Every call has its resource rule for the ARN-level check on the applied stack

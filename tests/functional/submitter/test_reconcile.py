@@ -390,3 +390,29 @@ def test_the_scheduled_event_runs_the_reconciler_in_the_state_lambda(
     assert findings["busy"]["action"] == reconcile.Verdict.UNCHANGED
     assert get(ddb, "lost")["status"] == "FAILED"
     assert get(ddb, "busy")["status"] == "RUNNING"
+
+
+def test_an_array_whose_succeeded_event_was_lost_gets_its_commit(ddb, batch) -> None:
+    # GIVEN an array whose children all succeeded, and no event ever arrived
+    parent = run(batch, "arr-ok", arrayProperties={"size": 2})
+    config = '{"job_id":"arr-ok","name":"n","shards":2}'
+    open_record(ddb, "arr-ok", parent, shards=2, config=config)
+
+    # WHEN the reconciler runs: the parent's description goes through the handler
+    [finding] = reconcile.reconcile(ddb, batch, TABLE)
+
+    # THEN the commit job is submitted (the record stays open: the commit records the end)
+    assert (finding.batch_status, finding.status) == ("SUCCEEDED", "RUNNING")
+    commit_id = get(ddb, "arr-ok")["commit_batch_job_id"]
+    [commit] = batch.describe_jobs(jobs=[commit_id])["jobs"]
+    command = ["python", "-m", "job", "commit", "--job-id", "arr-ok"]
+    assert commit["container"]["command"][:6] == command
+    assert commit["jobQueue"] == batch.describe_jobs(jobs=[parent])["jobs"][0]["jobQueue"]
+
+    # AND when that commit job fails and its event is lost too, the next run fails the job
+    batch.wait([commit_id], timeout=60)
+    assert batch.describe_jobs(jobs=[commit_id])["jobs"][0]["status"] == "FAILED"
+    reconcile.reconcile(ddb, batch, TABLE, older_than=timedelta(0))
+    after = get(ddb, "arr-ok")
+    assert after["status"] == "FAILED"
+    assert after["status_reason"].startswith("the commit of the array's shards failed")

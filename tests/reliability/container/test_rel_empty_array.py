@@ -1,5 +1,5 @@
-"""An array job whose whole input holds no rows fails when its last child commits (each child
-alone may well have no rows: that is not an error)."""
+"""An array job whose whole input holds no rows fails at its commit, the job run after the
+array (each child alone may well have no rows: that is not an error)."""
 
 from __future__ import annotations
 
@@ -21,11 +21,13 @@ def test_an_array_job_over_an_input_without_rows_fails_at_the_commit(cloud: Clou
     cloud.create_job("job-1", document)
 
     first = cloud.run_here("job-1", 1, shard=0)
-    last = cloud.run_here("job-1", 1, shard=1)
+    second = cloud.run_here("job-1", 1, shard=1)
+    commit = cloud.commit_here("job-1")
 
     assert first.code == EXIT_OK, first.errors()
-    assert last.code == EXIT_PERMANENT
-    assert f"input.uri: s3://{DATA_BUCKET}/input/ holds no rows" in last.errors()
+    assert second.code == EXIT_OK, second.errors()
+    assert commit.code == EXIT_PERMANENT
+    assert f"input.uri: s3://{DATA_BUCKET}/input/ holds no rows" in commit.errors()
     assert "output/_manifest.json" not in cloud.keys("output/")
     record = cloud.record("job-1")
     assert (record["status"], record["exit_code"]) == ("FAILED", EXIT_PERMANENT)
