@@ -25,10 +25,10 @@ from job.endpoint.errors import BadRequestError, TooLargeError
 from job.exceptions import InputError
 from job.frames import frame_plan
 from job.inputs import plan_units, read_schema
-from job.models import LoadedModel, load_model, output_names
+from job.models import LoadedModel, load_configured_model, output_names
 from job.runner import ScoringPlan, plan_scoring
 from job.scoring import quiet_feature_names
-from job.storage import InputFile, read_bytes
+from job.storage import InputFile
 
 log = logging.getLogger("job.endpoint")
 _PLANS_KEPT = 32  # plans cached by request schema: most clients always send the same columns
@@ -58,14 +58,7 @@ class Endpoint:
     @classmethod
     def load(cls, config: EndpointConfig) -> Endpoint:
         """Read the model (S3 or local) and load it as the job does: pin, then trusted types."""
-        model = load_model(
-            read_bytes(config.model.uri),
-            config.model_format,
-            sha256=config.model.sha256,
-            trusted_types=config.model.trusted_types or (),
-            uri=config.model.uri,
-        )
-        return cls(config, model)
+        return cls(config, load_configured_model(config.model, config.model_format))
 
     def score(self, body: bytes, content_type: str | None) -> Answer:
         limits = self.config.limits

@@ -13,9 +13,9 @@ import sys
 import threading
 from pathlib import Path
 
-import boto3
 import pytest
 from support import jobdata
+from support.local_state import stack_client
 from support.waiting import wait_until
 
 from job.endpoint.events import build_app
@@ -109,13 +109,7 @@ def upload_then_post(
     assert f"http://127.0.0.1:{port} once s3://batchscore-data/{MODEL_KEY}" in waiting[0]
     found = read_state(state)
     assert found is not None
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=found["endpoint_url"],
-        region_name="us-east-1",
-        aws_access_key_id=found["env"]["AWS_ACCESS_KEY_ID"],  # the stack's token
-        aws_secret_access_key=found["env"]["AWS_SECRET_ACCESS_KEY"],
-    )
+    s3 = stack_client(found, "s3")
     s3.put_object(Bucket="batchscore-data", Key=MODEL_KEY, Body=model.read_bytes())
     wait_until(lambda: any(" on http://" in x for x in lines) or up.poll() is not None, 120)
     serving = f"endpoint stack-served: serving stack-served on http://127.0.0.1:{port}"
