@@ -15,13 +15,17 @@ import pickle
 import pydoc
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import skops.io as sio
 
 from config.trust import denied_prefix
 from job.exceptions import InputError, ModelError
+from job.storage import read_bytes
+
+if TYPE_CHECKING:
+    from config.models import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,18 @@ def load_model(
     else:
         estimator = _load_pickled(data, model_format, uri)
     return LoadedModel(estimator, digest)
+
+
+def load_configured_model(model: ModelSpec, model_format: str) -> LoadedModel:
+    """Read a config's model (S3 or local) and load it: the pin, then the trusted types. The
+    batch job (job.runner) and the real-time endpoint (job.endpoint) both load theirs here."""
+    return load_model(
+        read_bytes(model.uri),
+        model_format,
+        sha256=model.sha256,
+        trusted_types=model.trusted_types or (),
+        uri=model.uri,
+    )
 
 
 def _load_skops(data: bytes, trusted_types: Sequence[str], uri: str) -> Any:

@@ -35,7 +35,7 @@ from job.inputs import (
     read_schema,
 )
 from job.logs import Progress
-from job.models import Columns, load_model, output_names, resolve_columns
+from job.models import Columns, load_configured_model, output_names, resolve_columns
 from job.output import (
     DEFAULT_PART_ROWS,
     MANIFEST_VERSION,
@@ -56,7 +56,7 @@ from job.output import (
 )
 from job.plan import Slice, read_units, refreshed, shard_slice
 from job.scoring import Predictor, quiet_feature_names, score
-from job.storage import Unit, filesystem, input_files, read_bytes, shard_units
+from job.storage import Unit, filesystem, input_files, shard_units
 from job.summary import SummaryBuilder, kind_for, merge
 
 log = logging.getLogger(__name__)
@@ -218,13 +218,7 @@ def _score_claimed(
         log.info("output committed by an earlier attempt", extra={"rows": committed["rows"]})
         return _outcome_of(committed, output)
 
-    model = load_model(
-        read_bytes(config.model.uri),
-        config.model_format,
-        sha256=config.model.sha256,
-        trusted_types=config.model.trusted_types or (),
-        uri=config.model.uri,
-    )
+    model = load_configured_model(config.model, config.model_format)
     planned = None
     if options.shards > 1:
         # An array child reads its slice of the job's one plan (`job.plan`), never the listing.

@@ -8,11 +8,12 @@ Each column is built on its own, so a column that mixes numbers and text is name
 
 from __future__ import annotations
 
-import json
+import json  # its JSONDecodeError: what codec.loads raises
 from typing import Any
 
 import pyarrow as pa
 
+from job.endpoint import codec
 from job.endpoint.errors import BadRequestError, TooLargeError, UnsupportedMediaTypeError
 
 JSON = "json"
@@ -59,7 +60,7 @@ def check_rows(rows: int, max_rows: int) -> None:
 def json_rows(body: bytes, max_rows: int) -> pa.RecordBatch:
     """The records of a JSON body as one batch, columns in the order they first appear."""
     try:
-        document = json.loads(body)
+        document = codec.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadRequestError(f"the body is not JSON: {exc}") from None
     rows = document.get("rows") if isinstance(document, dict) else document

@@ -8,9 +8,7 @@ budget fails, and nulls follow the job's rules (NaN in a matrix, missing in a Da
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
 import tempfile
 import time
@@ -21,15 +19,16 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from config.endpoint import EndpointConfig
+from job.endpoint import codec
 from job.endpoint.bodies import JSON, body_format, check_rows, check_size, json_rows
 from job.endpoint.errors import BadRequestError, TooLargeError
 from job.exceptions import InputError
 from job.frames import frame_plan
 from job.inputs import plan_units, read_schema
-from job.models import LoadedModel, load_model, output_names
+from job.models import LoadedModel, load_configured_model, output_names
 from job.runner import ScoringPlan, plan_scoring
 from job.scoring import quiet_feature_names
-from job.storage import InputFile, read_bytes
+from job.storage import InputFile
 
 log = logging.getLogger("job.endpoint")
 _PLANS_KEPT = 32  # plans cached by request schema: most clients always send the same columns
@@ -59,14 +58,7 @@ class Endpoint:
     @classmethod
     def load(cls, config: EndpointConfig) -> Endpoint:
         """Read the model (S3 or local) and load it as the job does: pin, then trusted types."""
-        model = load_model(
-            read_bytes(config.model.uri),
-            config.model_format,
-            sha256=config.model.sha256,
-            trusted_types=config.model.trusted_types or (),
-            uri=config.model.uri,
-        )
-        return cls(config, model)
+        return cls(config, load_configured_model(config.model, config.model_format))
 
     def score(self, body: bytes, content_type: str | None) -> Answer:
         limits = self.config.limits
@@ -135,10 +127,7 @@ class Endpoint:
     def _render(self, answers: list[pa.RecordBatch], rows: int) -> bytes:
         records = [row for answer in answers for row in answer.to_pylist()]
         document = {"rows": rows, "model_sha256": self.model.sha256, "predictions": records}
-        try:
-            body = json.dumps(document, allow_nan=False, separators=(",", ":")).encode()
-        except ValueError:  # NaN or inf (a passthrough column, a model's answer): JSON null
-            body = json.dumps(_finite(document), separators=(",", ":")).encode()
+        body = codec.dumps(document)  # NaN or inf (a passthrough, a model's answer): null
         limit = self.config.limits.max_response_bytes
         if len(body) > limit:
             raise TooLargeError(
@@ -146,16 +135,6 @@ class Endpoint:
                 f"{limit:,} (limits.max_response_bytes): send fewer rows per request"
             )
         return body
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
 
 
 def describe(endpoint: Endpoint) -> dict[str, Any]:

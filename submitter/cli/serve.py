@@ -24,7 +24,7 @@ def serve(
 
     Unlike the Lambda, which answers 500 and logs why, a model that cannot load stops the
     command at once (exit 2) with the reason."""
-    require_extra("job", *JOB_MODULES)
+    require_extra("job", *JOB_MODULES, "orjson")  # orjson: the endpoint's JSON (job extra)
     from job import logs
     from job.endpoint.events import build_app
     from job.endpoint.server import make_server

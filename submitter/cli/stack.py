@@ -40,8 +40,20 @@ def local_up(
         Path | None,
         typer.Option(help="State file other commands read.", envvar=env.LOCAL_STATE),
     ] = None,
+    serve: Annotated[
+        Path | None,
+        typer.Option(
+            help="An endpoint config whose model is in the stack's S3: `batchscore serve` it "
+            "beside the stack once the model is uploaded.",
+            metavar="ENDPOINT",
+        ),
+    ] = None,
+    serve_port: Annotated[
+        int, typer.Option(min=1, max=65535, help="The --serve endpoint's port on 127.0.0.1.")
+    ] = 8080,
 ) -> None:
-    """Run the local stack until Ctrl-C; other batchscore commands find it via its state file."""
+    """Run the local stack until Ctrl-C; other batchscore commands find it via its state file.
+    With --serve, the real-time endpoint runs beside it (docs/endpoint.md)."""
     import signal
     import threading
 
@@ -56,7 +68,15 @@ def local_up(
         )
     require_extra("local", *LOCAL_MODULES)
     from submitter.local.pipeline import connect_handlers
-    from submitter.local.stack import LocalStack
+    from submitter.local.stack import LocalStack, StackNames
+
+    endpoint_config = None
+    if serve is not None:  # checked before the stack starts: a wrong config starts nothing
+        require_extra("job", *JOB_MODULES, "orjson")
+        from submitter.cli.stack_endpoint import read_config
+
+        names = StackNames()
+        endpoint_config = read_config(serve, (names.data_bucket, names.jobs_bucket))
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
@@ -69,9 +89,26 @@ def local_up(
         typer.echo(f"state: {path} (Ctrl-C stops the stack)")
         for name, value in stack.env.items():
             typer.echo(f"export {name}='{value}'")
+        endpoint = None
+        if serve is not None and endpoint_config is not None:
+            from submitter.cli.stack_endpoint import StackEndpoint, model_exists
+
+            s3 = stack.client("s3")
+            endpoint = StackEndpoint(
+                serve,
+                endpoint_config,
+                serve_port,
+                stack.env,
+                model_exists(s3, endpoint_config.model.uri),
+                typer.echo,
+            )
+            endpoint.start()
         try:
             while not stopping.wait(0.5):
                 pass
         except KeyboardInterrupt:
             pass
+        finally:
+            if endpoint is not None:
+                endpoint.stop()
     typer.echo("local stack stopped")

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import pytest
+from support.local_state import stack_client
 from support.waiting import wait_until
 
 from submitter.local.state import read_state
@@ -34,13 +34,7 @@ def test_local_up_runs_until_stopped_and_refuses_a_second_one(tmp_path: Path):
         assert state is not None, up.communicate()
         assert state["pid"] == up.pid
         assert state_file.stat().st_mode & 0o777 == 0o600  # it holds the token
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=state["endpoint_url"],
-            region_name="us-east-1",
-            aws_access_key_id=state["env"]["AWS_ACCESS_KEY_ID"],  # the stack's token
-            aws_secret_access_key=state["env"]["AWS_SECRET_ACCESS_KEY"],
-        )
+        s3 = stack_client(state, "s3")
         assert {b["Name"] for b in s3.list_buckets()["Buckets"]} >= {"batchscore-jobs"}
 
         second = subprocess.run(

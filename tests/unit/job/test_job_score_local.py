@@ -176,7 +176,7 @@ def test_a_transient_error_exits_3(scratch, run_score, monkeypatch) -> None:
     def throttled(*_args, **_kwargs):
         raise TransientError("reading model: SlowDown")
 
-    monkeypatch.setattr("job.runner.read_bytes", throttled)
+    monkeypatch.setattr("job.models.read_bytes", throttled)  # the model's read
     code, lines = run_score(scratch.config())
     assert code == EXIT_TRANSIENT
     assert "SlowDown" in errors(lines)
