@@ -7,23 +7,17 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from support.local_stack import demo_stack
 from support.names import DEMO_ROWS
 from typer.testing import CliRunner
 
-from submitter.cli.demo import write_inputs
-from submitter.local.pipeline import connect_handlers
 from submitter.local.stack import LocalStack
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with pytest.MonkeyPatch.context() as patch:
-        state = tmp_path_factory.mktemp("state") / "local.json"
-        patch.setenv("BATCHSCORE_LOCAL_STATE", str(state))
-        with LocalStack(max_vcpus=2, state_file=state) as running:
-            connect_handlers(running)
-            write_inputs(running.client("s3"), running.names.data_bucket, DEMO_ROWS)
-            yield running
+    with demo_stack(tmp_path_factory, DEMO_ROWS) as running:
+        yield running
 
 
 @pytest.fixture

@@ -18,17 +18,17 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from support.local_stack import demo_stack
 from typer.testing import CliRunner
 
 from config import records
 from config.status import JobStatus
 from submitter import notify, notify_hooks
-from submitter.cli.demo import FEATURES, write_inputs
+from submitter.cli.demo import FEATURES
 from submitter.cli.demo_drift import write_shifted_input
 from submitter.cli.entrypoint import app
 from submitter.cli.submit import upload_config
 from submitter.local import notifications
-from submitter.local.pipeline import connect_handlers
 from submitter.local.stack import LocalStack
 
 pytestmark = pytest.mark.slow
@@ -37,14 +37,9 @@ ROWS = 600
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    with pytest.MonkeyPatch.context() as patch:
-        state = tmp_path_factory.mktemp("state") / "local.json"
-        patch.setenv("BATCHSCORE_LOCAL_STATE", str(state))
-        with LocalStack(max_vcpus=2, state_file=state) as running:
-            connect_handlers(running)
-            write_inputs(running.client("s3"), running.names.data_bucket, ROWS)
-            write_shifted_input(running.client("s3"), running.names.data_bucket, ROWS)
-            yield running
+    with demo_stack(tmp_path_factory, ROWS) as running:
+        write_shifted_input(running.client("s3"), running.names.data_bucket, ROWS)
+        yield running
 
 
 @pytest.fixture(scope="module")
